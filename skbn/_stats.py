@@ -1,0 +1,229 @@
+"""Mergeable sufficient statistics, the numerical core of skbn.
+
+Every skbn normalizer is an affine map derived from statistics that can be
+computed on one batch and merged with those of another batch. A statistic here
+is an immutable value: ``from_batch`` builds one, ``merge`` combines two into a
+new one, and neither touches its inputs. ``fit`` is a merge over row blocks,
+``partial_fit`` a merge with the running state, and a distributed fit a merge
+across workers, so all three give the same numbers.
+
+All accumulation happens in float64, whatever the input dtype: float32 sums
+lose digits long before the data does (numpy issue 9393, scikit-learn #12333).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+# Rows per block when reducing a dense batch: about 64k values, so that a
+# block and its float64 deviations stay in cache while its moments are formed.
+_BLOCK_VALUES = 1 << 16
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Per-feature weighted moments of the observed (non-NaN) values.
+
+    Attributes
+    ----------
+    weight : ndarray of shape (n_features,)
+        Sum of the weights of the observed values of each feature; with unit
+        weights, the number of observed values.
+    mean : ndarray of shape (n_features,)
+        Weighted mean of the observed values; 0 where ``weight`` is 0.
+    m2 : ndarray of shape (n_features,)
+        Centred sum of squares ``sum(w * (x - mean) ** 2)``.
+    """
+
+    weight: np.ndarray
+    mean: np.ndarray
+    m2: np.ndarray
+
+    @classmethod
+    def from_batch(cls, X, sample_weight=None):
+        """Moments of a 2-D batch; NaN entries count as absent.
+
+        ``X`` is a dense array or a scipy.sparse matrix (implicit zeros are
+        observed zeros); ``sample_weight`` is ``None`` or a 1-D float array.
+        """
+        if sparse.issparse(X):
+            return _sparse_moments(X, sample_weight)
+        n_rows = max(1, _BLOCK_VALUES // max(1, X.shape[1]))
+        parts = [
+            _dense_moments(
+                X[start : start + n_rows],
+                None if sample_weight is None else sample_weight[start : start + n_rows],
+            )
+            for start in range(0, X.shape[0], n_rows)
+        ]
+        return merge_pairwise(parts)
+
+    @classmethod
+    def from_mean_var(cls, weight, mean, var):
+        """Rebuild moments from population mean and variance.
+
+        Features with zero weight carry no information: their NaN mean and
+        variance become zeros so that merging with them is a no-op.
+        """
+        weight = np.asarray(weight, dtype=np.float64)
+        seen = weight > 0
+        return cls(
+            weight=weight,
+            mean=np.where(seen, mean, 0.0),
+            m2=np.where(seen, var * weight, 0.0),
+        )
+
+    def merge(self, other):
+        """Moments of the union of two batches (Chan, Golub & LeVeque 1983)."""
+        weight = self.weight + other.weight
+        share = _safe_divide(other.weight, weight)
+        delta = other.mean - self.mean
+        return Moments(
+            weight=weight,
+            mean=self.mean + delta * share,
+            m2=self.m2 + other.m2 + delta * delta * self.weight * share,
+        )
+
+    @property
+    def observed_mean(self):
+        """The mean, NaN for features without observed values."""
+        return np.where(self.weight > 0, self.mean, np.nan)
+
+    @property
+    def var(self):
+        """Population variance (ddof=0), NaN for unobserved features."""
+        return _safe_divide(self.m2, self.weight, where=self.weight > 0, fill=np.nan)
+
+    @property
+    def unbiased_var(self):
+        """Frequency-weighted unbiased variance, ``m2 / (weight - 1)``.
+
+        NaN where the weight is 1 or less: one sample has no spread to measure.
+        """
+        return _safe_divide(
+            self.m2, self.weight - 1.0, where=self.weight > 1, fill=np.nan
+        )
+
+
+def merge_pairwise(parts):
+    """Merge a non-empty list of statistics as a balanced binary tree.
+
+    Pairwise merging keeps the rounding error growing with the logarithm of
+    the number of parts instead of linearly.
+    """
+    while len(parts) > 1:
+        merged = [a.merge(b) for a, b in zip(parts[0::2], parts[1::2])]
+        if len(parts) % 2:
+            merged.append(parts[-1])
+        parts = merged
+    return parts[0]
+
+
+def exponential_moving_update(mean, var, batch, momentum):
+    """BatchNorm's running-statistics update (PyTorch's convention).
+
+    ``new = (1 - momentum) * old + momentum * batch_value`` for the mean and
+    for the *unbiased* batch variance. A feature whose running variance is NaN
+    has no statistics yet: the batch sets them exactly. A feature with a batch
+    weight of 1 or less (all but one value missing) keeps its running values.
+
+    Returns the new ``(mean, var)``; the inputs are not modified.
+    """
+    batch_var = batch.unbiased_var
+    fresh = np.isnan(var)
+    new_mean = np.where(fresh, batch.mean, (1.0 - momentum) * mean + momentum * batch.mean)
+    new_var = np.where(fresh, batch_var, (1.0 - momentum) * var + momentum * batch_var)
+    informative = batch.weight > 1
+    return np.where(informative, new_mean, mean), np.where(informative, new_var, var)
+
+
+def safe_scale(var, mean, weight, eps):
+    """Standard deviation used to divide by: ``sqrt(var + eps)``.
+
+    With ``eps == 0``, a feature whose variance is within the rounding error
+    of the moment computation of zero is constant and gets scale 1, so it is
+    centred but not blown up. The bound ``n * u * var + (n * mean * u) ** 2``
+    (u the float64 unit roundoff) is the error bound of the corrected
+    two-pass algorithm (Chan, Golub & LeVeque 1983) that scikit-learn also
+    uses; the blocked, pairwise-merged moments here stay within it.
+    """
+    if eps > 0:
+        return np.sqrt(var + eps)
+    u = np.finfo(np.float64).eps
+    constant = var <= weight * u * var + (weight * mean * u) ** 2
+    return np.where(constant, 1.0, np.sqrt(var))
+
+
+def _safe_divide(numerator, denominator, where=None, fill=0.0):
+    if where is None:
+        where = denominator > 0
+    out = np.full(np.shape(numerator), fill, dtype=np.float64)
+    return np.divide(numerator, denominator, out=out, where=where)
+
+
+def _dense_moments(X, sample_weight):
+    # Corrected two-pass algorithm on one block: the mean, then the centred
+    # sum of squares minus the (ideally zero) squared residual sum, which
+    # cancels the first-order error of the computed mean.
+    X = np.asarray(X, dtype=np.float64)
+    n_samples, n_features = X.shape
+    missing = np.isnan(X)
+    has_missing = missing.any()
+    if has_missing:
+        X = np.where(missing, 0.0, X)
+        present = ~missing
+        weight = (
+            present.sum(axis=0, dtype=np.float64)
+            if sample_weight is None
+            else sample_weight @ present
+        )
+    else:
+        total = n_samples if sample_weight is None else sample_weight.sum()
+        weight = np.full(n_features, total, dtype=np.float64)
+    column_sum = X.sum(axis=0) if sample_weight is None else sample_weight @ X
+    mean = _safe_divide(column_sum, weight)
+    deviation = X - mean
+    if has_missing:
+        deviation[missing] = 0.0
+    weighted = deviation if sample_weight is None else deviation * sample_weight[:, None]
+    residual = weighted.sum(axis=0)
+    m2 = np.einsum("ij,ij->j", weighted, deviation)
+    m2 -= _safe_divide(residual * residual, weight)
+    return Moments(weight=weight, mean=mean, m2=np.maximum(m2, 0.0))
+
+
+def _sparse_moments(X, sample_weight):
+    # Works on the stored entries only; the implicit zeros of a column enter
+    # through their total weight, so the matrix is never densified.
+    X = sparse.coo_matrix(X, copy=True)
+    X.sum_duplicates()
+    n_samples, n_features = X.shape
+    rows, cols = X.row, X.col
+    values = X.data.astype(np.float64)
+    row_weight = (
+        np.ones(n_samples) if sample_weight is None else np.asarray(sample_weight)
+    )
+    entry_weight = row_weight[rows]
+    missing = np.isnan(values)
+    missing_weight = np.bincount(
+        cols[missing], weights=entry_weight[missing], minlength=n_features
+    )
+    if missing.any():
+        rows, cols = rows[~missing], cols[~missing]
+        values, entry_weight = values[~missing], entry_weight[~missing]
+    weight = row_weight.sum() - missing_weight
+    zeros_weight = np.maximum(
+        weight - np.bincount(cols, weights=entry_weight, minlength=n_features), 0.0
+    )
+    mean = _safe_divide(
+        np.bincount(cols, weights=entry_weight * values, minlength=n_features), weight
+    )
+    deviation = values - mean[cols]
+    weighted = entry_weight * deviation
+    residual = np.bincount(cols, weights=weighted, minlength=n_features)
+    residual -= zeros_weight * mean
+    m2 = np.bincount(cols, weights=weighted * deviation, minlength=n_features)
+    m2 += zeros_weight * mean * mean
+    m2 -= _safe_divide(residual * residual, weight)
+    return Moments(weight=weight, mean=mean, m2=np.maximum(m2, 0.0))
