@@ -1,0 +1,65 @@
+"""Applying a fitted per-feature affine map, forward and backward, in place.
+
+Every skbn scaler transforms ``x -> (x - shift) * factor + offset`` feature by
+feature. The shift is subtracted *before* multiplying: folding it into the
+offset (``x * factor + (offset - shift * factor)``) would cancel catastrophically
+for data far from zero, such as 1e9 + N(0, 1).
+
+The functions write into ``X``, which the caller owns (a validated copy, or
+the user's array when ``copy=False``), and return it. The parameters are
+float64 arrays or scalars, or None for "skip this step"; numpy computes each
+step in float64 and stores it back in X's dtype, so float32 stays float32.
+"""
+
+import numpy as np
+from scipy import sparse
+
+
+def affine_forward(X, *, shift=None, factor=None, offset=None):
+    """``X = (X - shift) * factor + offset``, in place."""
+    if sparse.issparse(X):
+        _check_sparse_compatible(shift, offset)
+        if factor is not None:
+            _scale_stored_entries(X, factor, np.multiply)
+        return X
+    if shift is not None:
+        X -= shift
+    if factor is not None:
+        X *= factor
+    if offset is not None:
+        X += offset
+    return X
+
+
+def affine_inverse(X, *, shift=None, factor=None, offset=None):
+    """Undo :func:`affine_forward`: ``X = (X - offset) / factor + shift``, in place."""
+    if sparse.issparse(X):
+        _check_sparse_compatible(shift, offset)
+        if factor is not None:
+            _scale_stored_entries(X, factor, np.divide)
+        return X
+    if offset is not None:
+        X -= offset
+    if factor is not None:
+        X /= factor
+    if shift is not None:
+        X += shift
+    return X
+
+
+def _check_sparse_compatible(shift, offset):
+    if shift is not None or offset is not None:
+        raise ValueError(
+            "A shift or an offset (with_mean=True, or beta != 0) would make sparse "
+            "input dense; only scaling is applied to sparse matrices."
+        )
+
+
+def _scale_stored_entries(X, factor, operation):
+    # Scaling keeps zeros at zero, so only the stored entries change.
+    factor = np.broadcast_to(np.asarray(factor, dtype=np.float64), (X.shape[1],))
+    if X.format == "csr":
+        per_entry = factor[X.indices]
+    else:
+        per_entry = np.repeat(factor, np.diff(X.indptr))
+    operation(X.data, per_entry, out=X.data, casting="same_kind")

@@ -1,0 +1,170 @@
+"""Input and parameter validation shared by every skbn estimator.
+
+Parameters are checked here, in ``fit``/``partial_fit`` and never in
+``__init__`` (scikit-learn's convention), with messages that name the
+parameter and the value received. Data goes through scikit-learn's public
+``validate_data``/``check_array``, which set and check ``n_features_in_`` and
+``feature_names_in_``.
+"""
+
+import numbers
+from contextlib import contextmanager
+
+import numpy as np
+from scipy import sparse
+from sklearn.utils.validation import check_array, validate_data
+
+FLOAT_DTYPES = (np.float64, np.float32)
+
+
+def check_bool(value, name):
+    """Return ``value`` if it is a bool (numpy's included)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
+def check_real(value, name, *, low=None, high=None, low_inclusive=True):
+    """Return ``value`` as a float after checking it is a finite real number.
+
+    ``low``/``high`` bound it; ``high`` is inclusive, ``low`` inclusive unless
+    ``low_inclusive`` is False.
+    """
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a real number, got {value!r}.")
+    value = float(value)
+    too_low = low is not None and (value < low if low_inclusive else value <= low)
+    too_high = high is not None and value > high
+    if not np.isfinite(value) or too_low or too_high:
+        bounds = "(" if not low_inclusive else "["
+        bounds += f"{'-inf' if low is None else low}, {'inf' if high is None else high}]"
+        raise ValueError(f"{name} must be a finite number in {bounds}, got {value!r}.")
+    return value
+
+
+def check_int(value, name, *, low):
+    """Return ``value`` as an int after checking it is an integer >= ``low``."""
+    if (
+        not isinstance(value, numbers.Integral)
+        or isinstance(value, (bool, np.bool_))
+        or value < low
+    ):
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+    return int(value)
+
+
+def check_per_feature(value, name, n_features):
+    """Return a finite scalar or a finite array of shape (n_features,) as float64."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{name} must be a real number or an array of real numbers, got {value!r}."
+        )
+    array = array.astype(np.float64)
+    if array.ndim > 1 or (array.ndim == 1 and array.shape != (n_features,)):
+        raise ValueError(
+            f"{name} must be a scalar or an array of shape ({n_features},), one value "
+            f"per feature; got shape {array.shape}."
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite, got {value!r}.")
+    return array
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Validate frequency weights: None, or a float64 array of shape (n_samples,).
+
+    A scalar is repeated for every sample. Weights must be finite and
+    non-negative, and not all zero.
+    """
+    if sample_weight is None:
+        return None
+    try:
+        weight = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"sample_weight must be an array of real numbers: {exc}"
+        ) from exc
+    if weight.ndim == 0:
+        weight = np.full(n_samples, weight)
+    if weight.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), one weight per sample; "
+            f"got shape {weight.shape}."
+        )
+    if not np.all(np.isfinite(weight)):
+        raise ValueError("sample_weight must be finite; it contains NaN or infinity.")
+    if np.any(weight < 0):
+        raise ValueError("sample_weight must be non-negative; got negative weights.")
+    if not np.any(weight > 0):
+        raise ValueError(
+            "sample_weight must not be all zero: at least one sample must count."
+        )
+    return weight
+
+
+def validate_batch(estimator, X, *, reset, accept_sparse=False, **check_params):
+    """Validate a batch of X for fitting or transforming.
+
+    Returns a 2-D float64 or float32 array (int and bool become float64) that
+    contains no infinity; NaN is kept. CSR/CSC matrices pass when
+    ``accept_sparse`` is true.
+    """
+    return validate_data(
+        estimator,
+        X,
+        reset=reset,
+        dtype=FLOAT_DTYPES,
+        accept_sparse=("csr", "csc") if accept_sparse else False,
+        ensure_all_finite="allow-nan",
+        **check_params,
+    )
+
+
+def validate_inverse_input(estimator, X, *, copy, accept_sparse=False):
+    """Validate the input of ``inverse_transform``.
+
+    Transformed data carries the output feature names, not the input ones, so
+    only the number of features is checked.
+    """
+    X = check_array(
+        X,
+        dtype=FLOAT_DTYPES,
+        accept_sparse=("csr", "csc") if accept_sparse else False,
+        ensure_all_finite="allow-nan",
+        copy=copy,
+        force_writeable=True,
+    )
+    if X.shape[1] != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
+            f"expecting {estimator.n_features_in_} features as input."
+        )
+    return X
+
+
+def reject_sparse_centering(X, name):
+    """Centering a sparse matrix would make it dense: refuse it clearly."""
+    if sparse.issparse(X):
+        raise ValueError(
+            f"{name} cannot center sparse matrices (the result would be dense): "
+            "pass with_mean=False, or convert X to a dense array."
+        )
+
+
+@contextmanager
+def rollback_on_error(estimator):
+    """Restore the estimator's whole state if the block raises.
+
+    ``validate_data`` records ``n_features_in_`` and ``feature_names_in_`` as
+    it validates, so a batch rejected later (or a first batch rejected at all)
+    would otherwise leave traces; snapshotting ``__dict__`` makes every
+    ``fit``/``partial_fit`` all-or-nothing.
+    """
+    saved = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(saved)
+        raise
