@@ -1,0 +1,10 @@
+"""skbn: scikit-learn compatible normalization built on the ideas of Batch Normalization.
+
+Every estimator fits in one shot (``fit``) or streams batch by batch
+(``partial_fit``) from mergeable statistics accumulated in float64.
+"""
+
+from ._standardize import BatchStandardizer
+
+__all__ = ["BatchStandardizer"]
+__version__ = "0.1.0.dev0"

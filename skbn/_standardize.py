@@ -1,0 +1,465 @@
+"""BatchStandardizer: z-scores with BatchNorm-style running statistics."""
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._affine import affine_forward, affine_inverse
+from ._stats import Moments, exponential_moving_update, safe_scale
+from ._validation import (
+    check_bool,
+    check_int,
+    check_per_feature,
+    check_real,
+    check_sample_weight,
+    reject_sparse_centering,
+    rollback_on_error,
+    validate_batch,
+    validate_inverse_input,
+)
+
+
+class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Standardize features to z-scores, with BatchNorm-style running statistics.
+
+    Each feature is mapped to::
+
+        y = gamma * (x - mean_) / scale_ + beta,    scale_ = sqrt(var_ + eps)
+
+    With the defaults this is scikit-learn's
+    :class:`~sklearn.preprocessing.StandardScaler`: exact population
+    statistics, streamed through :meth:`partial_fit` with any split of the data
+    giving the result of one :meth:`fit`. With ``momentum`` set it keeps
+    running statistics as PyTorch's ``BatchNorm1d`` does, and
+    :meth:`partial_fit_transform` is BatchNorm's training-mode forward pass
+    while :meth:`transform` is its inference-mode pass.
+
+    Parameters
+    ----------
+    momentum : float in (0, 1] or None, default=None
+        ``None``: exact cumulative statistics. A float: running statistics.
+        The first batch sets ``mean_`` and ``var_`` exactly (``var_`` to its
+        unbiased variance); every later batch updates them as PyTorch's
+        ``BatchNorm1d`` does::
+
+            mean_ = (1 - momentum) * mean_ + momentum * batch_mean
+            var_  = (1 - momentum) * var_  + momentum * batch_var_unbiased
+
+        PyTorch's default is ``momentum=0.1``. Keras' ``momentum`` weights the
+        old value instead: Keras ``momentum=0.99`` is ``momentum=0.01`` here.
+        In this mode every batch needs at least 2 samples.
+
+    eps : float >= 0, default=0.0
+        Added to ``var_`` under the square root. ``eps=1e-5`` reproduces
+        BatchNorm. With ``eps=0`` a feature whose variance is zero up to
+        rounding error gets ``scale_ = 1``, as in StandardScaler.
+
+    with_mean : bool, default=True
+        Subtract the mean. ``False`` allows scipy.sparse CSR/CSC input, which
+        is then only scaled.
+
+    with_std : bool, default=True
+        Divide by ``scale_``.
+
+    gamma : float or array-like of shape (n_features,), default=1.0
+        BatchNorm's scale, multiplied into the standardized output.
+
+    beta : float or array-like of shape (n_features,), default=0.0
+        BatchNorm's shift, added to the output. Must be 0 for sparse input.
+
+    batch_size : int or None, default=None
+        With ``momentum``, :meth:`fit` feeds ``X`` as consecutive batches of
+        this many rows (BatchNorm's training pass over a data set); a single
+        leftover row joins the last batch, since one sample has no unbiased
+        variance. ``None``: ``X`` is one batch. Without ``momentum`` the
+        batches give the same statistics as one batch.
+
+    copy : bool, default=True
+        If False, :meth:`transform`, :meth:`inverse_transform` and
+        :meth:`partial_fit_transform` work in place when ``X`` is a float
+        ndarray of the working dtype; otherwise a copy is made silently.
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_features,)
+        Per-feature mean: the exact weighted mean of the data seen, or the
+        running mean with ``momentum``. NaN for a feature that has had no
+        observed value. Computed even when ``with_mean=False``.
+
+    var_ : ndarray of shape (n_features,)
+        Per-feature variance: the population variance (ddof=0) of the data
+        seen, or, with ``momentum``, the running average of unbiased batch
+        variances. Computed even when ``with_std=False``.
+
+    scale_ : ndarray of shape (n_features,)
+        What :meth:`transform` divides by: ``sqrt(var_ + eps)``, or 1 for a
+        constant feature when ``eps=0``. All ones when ``with_std=False``.
+
+    n_samples_seen_ : int, float or ndarray of shape (n_features,)
+        Number of samples processed (the sum of the weights when
+        ``sample_weight`` was given). An array of per-feature counts when some
+        values were missing (NaN). Reset by :meth:`fit`, increased by
+        :meth:`partial_fit`.
+
+    n_batches_seen_ : int
+        Number of batches processed.
+
+    n_features_in_ : int
+        Number of features seen during :meth:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :meth:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    See Also
+    --------
+    sklearn.preprocessing.StandardScaler : The same map without running
+        statistics, ``gamma``, ``beta`` or ``eps``.
+
+    Notes
+    -----
+    Statistics are accumulated in float64 for float32 input too, block by
+    block, each block by the corrected two-pass algorithm and the blocks and
+    batches merged pairwise (Chan, Golub & LeVeque 1983). Output keeps the
+    input's float dtype.
+
+    NaN values are ignored when fitting, per feature, and kept as NaN by
+    :meth:`transform`. With ``momentum``, a batch in which a feature has fewer
+    than 2 observed values leaves that feature's running statistics unchanged.
+
+    ``sample_weight`` are frequency weights: an integer weight is the same as
+    repeating the row, and a row of weight 0 is absent.
+
+    :meth:`fit` and :meth:`partial_fit` are all-or-nothing: a call that raises
+    leaves every fitted attribute as it was.
+
+    References
+    ----------
+    .. [1] S. Ioffe and C. Szegedy, "Batch Normalization: Accelerating Deep
+       Network Training by Reducing Internal Covariate Shift", ICML 2015,
+       arXiv:1502.03167.
+    .. [2] T. F. Chan, G. H. Golub and R. J. LeVeque, "Algorithms for
+       computing the sample variance: analysis and recommendations", The
+       American Statistician 37(3), 1983.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbn import BatchStandardizer
+    >>> X = np.array([[0.0, 10.0], [2.0, 10.0], [4.0, 10.0], [6.0, 10.0]])
+    >>> scaler = BatchStandardizer().fit(X)
+    >>> scaler.mean_, scaler.var_, scaler.scale_
+    (array([ 3., 10.]), array([5., 0.]), array([2.23606798, 1.        ]))
+    >>> scaler.transform([[3.0, 12.0]])
+    array([[0., 2.]])
+
+    Streaming the same rows in two batches gives the same statistics:
+
+    >>> stream = BatchStandardizer()
+    >>> stream = stream.partial_fit(X[:1]).partial_fit(X[1:])
+    >>> stream.mean_, stream.var_
+    (array([ 3., 10.]), array([5., 0.]))
+
+    With ``momentum`` the statistics follow BatchNorm's running average:
+
+    >>> bn = BatchStandardizer(momentum=0.1, eps=1e-5)
+    >>> bn = bn.partial_fit(X).partial_fit(X + 10)
+    >>> bn.mean_
+    array([ 4., 11.])
+    >>> bn.partial_fit_transform(X).round(3)  # training mode: batch statistics
+    array([[-1.342,  0.   ],
+           [-0.447,  0.   ],
+           [ 0.447,  0.   ],
+           [ 1.342,  0.   ]])
+    """
+
+    def __init__(
+        self,
+        *,
+        momentum=None,
+        eps=0.0,
+        with_mean=True,
+        with_std=True,
+        gamma=1.0,
+        beta=0.0,
+        batch_size=None,
+        copy=True,
+    ):
+        self.momentum = momentum
+        self.eps = eps
+        self.with_mean = with_mean
+        self.with_std = with_std
+        self.gamma = gamma
+        self.beta = beta
+        self.batch_size = batch_size
+        self.copy = copy
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute the statistics of X, forgetting any earlier ones.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The data. Sparse CSR/CSC input needs ``with_mean=False``.
+
+        y : None
+            Ignored.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights of the samples.
+
+        Returns
+        -------
+        self : object
+            Fitted scaler.
+        """
+        self._check_params()
+        with rollback_on_error(self):
+            self._reset()
+            X = self._validate_fit_input(X, reset=True)
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
+            for rows in self._fit_batches(X.shape[0]):
+                self._update(
+                    X[rows], None if sample_weight is None else sample_weight[rows]
+                )
+        return self
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Update the statistics with one batch of samples.
+
+        The first call starts the statistics; later calls merge each batch
+        into them exactly (``momentum=None``) or by the running-average rule.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A batch of data. Sparse CSR/CSC input needs ``with_mean=False``.
+
+        y : None
+            Ignored.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights of the samples.
+
+        Returns
+        -------
+        self : object
+            Fitted scaler.
+        """
+        self._check_params()
+        with rollback_on_error(self):
+            X = self._validate_fit_input(X, reset=not self._is_started())
+            self._update(X, check_sample_weight(sample_weight, X.shape[0]))
+        return self
+
+    def partial_fit_transform(self, X, y=None, sample_weight=None):
+        """BatchNorm's training-mode forward pass over one batch.
+
+        Updates the statistics with ``X`` as :meth:`partial_fit` does, then
+        standardizes ``X`` by its *own* batch statistics: the batch mean and
+        the biased batch variance plus ``eps`` (Ioffe & Szegedy, Algorithm
+        1), followed by ``gamma`` and ``beta``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A batch of data.
+
+        y : None
+            Ignored.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights of the samples, used for the update and for the
+            batch statistics.
+
+        Returns
+        -------
+        X_tr : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            ``X`` standardized by its batch statistics.
+        """
+        self._check_params()
+        with rollback_on_error(self):
+            X = self._validate_fit_input(
+                X, reset=not self._is_started(), copy=self.copy, force_writeable=True
+            )
+            batch = self._update(X, check_sample_weight(sample_weight, X.shape[0]))
+        scale = safe_scale(batch.var, batch.mean, batch.weight, self.eps)
+        return affine_forward(X, **self._affine(batch.observed_mean, scale))
+
+    def transform(self, X, copy=None):
+        """Standardize X with the fitted statistics (inference mode).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The data to standardize. NaN stays NaN.
+
+        copy : bool, default=None
+            Copy X (the default ``None`` follows the ``copy`` parameter).
+
+        Returns
+        -------
+        X_tr : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            Transformed data.
+        """
+        check_is_fitted(self)
+        X = validate_batch(
+            self,
+            X,
+            reset=False,
+            accept_sparse=not self.with_mean,
+            copy=self.copy if copy is None else copy,
+            force_writeable=True,
+        )
+        return affine_forward(X, **self._affine(self.mean_, self.scale_))
+
+    def inverse_transform(self, X, copy=None):
+        """Map standardized data back to the original scale.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Standardized data.
+
+        copy : bool, default=None
+            Copy X (the default ``None`` follows the ``copy`` parameter).
+
+        Returns
+        -------
+        X_original : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            Data on the original scale.
+        """
+        check_is_fitted(self)
+        X = validate_inverse_input(
+            self,
+            X,
+            copy=self.copy if copy is None else copy,
+            accept_sparse=not self.with_mean,
+        )
+        affine = self._affine(self.mean_, self.scale_)
+        if affine["factor"] is not None and np.any(affine["factor"] == 0):
+            raise ValueError(
+                "inverse_transform is undefined where gamma is 0: those features "
+                "were mapped to a constant."
+            )
+        return affine_inverse(X, **affine)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = not self.with_mean
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # The steps below are shared by fit, partial_fit and partial_fit_transform.
+
+    def _check_params(self):
+        if self.momentum is not None:
+            check_real(self.momentum, "momentum", low=0.0, high=1.0, low_inclusive=False)
+        check_real(self.eps, "eps", low=0.0)
+        check_bool(self.with_mean, "with_mean")
+        check_bool(self.with_std, "with_std")
+        check_bool(self.copy, "copy")
+        if self.batch_size is not None:
+            check_int(self.batch_size, "batch_size", low=1 if self.momentum is None else 2)
+
+    def _is_started(self):
+        return hasattr(self, "n_samples_seen_")
+
+    def _reset(self):
+        for name in ("mean_", "var_", "scale_", "n_samples_seen_", "n_batches_seen_"):
+            if hasattr(self, name):
+                delattr(self, name)
+
+    def _validate_fit_input(self, X, *, reset, **check_params):
+        X = validate_batch(
+            self, X, reset=reset, accept_sparse=True, **check_params
+        )
+        if self.with_mean:
+            reject_sparse_centering(X, type(self).__name__)
+        _, beta = self._gamma_beta(X.shape[1])
+        if sparse.issparse(X) and np.any(beta != 0):
+            raise ValueError("beta must be 0 for sparse input, which is only scaled.")
+        return X
+
+    def _gamma_beta(self, n_features):
+        return (
+            check_per_feature(self.gamma, "gamma", n_features),
+            check_per_feature(self.beta, "beta", n_features),
+        )
+
+    def _fit_batches(self, n_samples):
+        if self.batch_size is None or self.batch_size >= n_samples:
+            return [slice(0, n_samples)]
+        starts = list(range(0, n_samples, self.batch_size))
+        if n_samples - starts[-1] == 1:
+            starts.pop()
+        return [slice(a, b) for a, b in zip(starts, starts[1:] + [n_samples])]
+
+    def _update(self, X, sample_weight):
+        """Merge one validated batch into the statistics; return its moments."""
+        if self.momentum is not None:
+            _check_unbiased_variance_possible(self, X, sample_weight)
+        batch = Moments.from_batch(X, sample_weight)
+        started = self._is_started()
+        if self.momentum is None:
+            total = batch
+            if started:
+                total = Moments.from_mean_var(
+                    np.broadcast_to(self.n_samples_seen_, batch.weight.shape),
+                    self.mean_,
+                    self.var_,
+                ).merge(batch)
+            mean, var, seen = total.observed_mean, total.var, total.weight
+        else:
+            previous = np.full(batch.weight.shape, np.nan)
+            mean, var = exponential_moving_update(
+                self.mean_ if started else previous,
+                self.var_ if started else previous,
+                batch,
+                self.momentum,
+            )
+            seen = batch.weight + (self.n_samples_seen_ if started else 0)
+        integer_counts = sample_weight is None and (
+            not started or np.asarray(self.n_samples_seen_).dtype.kind == "i"
+        )
+        self.mean_ = mean
+        self.var_ = var
+        self.scale_ = (
+            safe_scale(var, mean, seen, self.eps)
+            if self.with_std
+            else np.ones_like(var)
+        )
+        self.n_samples_seen_ = _compact_counts(seen, integer_counts)
+        self.n_batches_seen_ = (self.n_batches_seen_ if started else 0) + 1
+        return batch
+
+    def _affine(self, mean, scale):
+        """The forward map's parameters from a mean and a scale."""
+        gamma, beta = self._gamma_beta(mean.shape[0])
+        factor = gamma / scale if self.with_std else gamma
+        return {
+            "shift": mean if self.with_mean else None,
+            "factor": None if np.all(factor == 1) else factor,
+            "offset": None if np.all(beta == 0) else beta,
+        }
+
+
+def _check_unbiased_variance_possible(estimator, X, sample_weight):
+    if X.shape[0] < 2:
+        raise ValueError(
+            f"{type(estimator).__name__} with momentum got a batch of 1 sample; a "
+            "batch needs at least 2 samples to estimate an unbiased variance."
+        )
+    if sample_weight is not None and sample_weight.sum() <= 1:
+        raise ValueError(
+            "With momentum, the sample weights of a batch must sum to more than 1 "
+            "to estimate an unbiased variance."
+        )
+
+
+def _compact_counts(counts, integer):
+    """Per-feature counts as StandardScaler reports them: one number if all equal."""
+    counts = counts.astype(np.int64) if integer else counts
+    return counts[0] if np.ptp(counts) == 0 else counts
