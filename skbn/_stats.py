@@ -50,14 +50,20 @@ class Moments:
         if sparse.issparse(X):
             return _sparse_moments(X, sample_weight)
         n_rows = max(1, _BLOCK_VALUES // max(1, X.shape[1]))
-        parts = [
-            _dense_moments(
-                X[start : start + n_rows],
-                None if sample_weight is None else sample_weight[start : start + n_rows],
-            )
-            for start in range(0, X.shape[0], n_rows)
-        ]
-        return merge_pairwise(parts)
+        blocks = [slice(start, start + n_rows) for start in range(0, X.shape[0], n_rows)]
+
+        def weights(rows):
+            return None if sample_weight is None else sample_weight[rows]
+
+        if len(blocks) == 1:
+            return _dense_moments(X, sample_weight)
+        # Blocks are reduced relative to a common origin, the first block's
+        # mean: their means are then small numbers whose differences, which
+        # the merges square, keep all their digits even for data far from 0.
+        origin = _dense_moments(X[blocks[0]], weights(blocks[0])).mean
+        parts = [_dense_moments(X[rows], weights(rows), origin) for rows in blocks]
+        total = merge_pairwise(parts)
+        return Moments(weight=total.weight, mean=total.mean + origin, m2=total.m2)
 
     @classmethod
     def from_mean_var(cls, weight, mean, var):
@@ -162,11 +168,15 @@ def _safe_divide(numerator, denominator, where=None, fill=0.0):
     return np.divide(numerator, denominator, out=out, where=where)
 
 
-def _dense_moments(X, sample_weight):
+def _dense_moments(X, sample_weight, origin=None):
     # Corrected two-pass algorithm on one block: the mean, then the centred
     # sum of squares minus the (ideally zero) squared residual sum, which
-    # cancels the first-order error of the computed mean.
-    X = np.asarray(X, dtype=np.float64)
+    # cancels the first-order error of the computed mean; the residual also
+    # refines the mean itself, which later merges subtract from other means.
+    if origin is None:
+        X = np.asarray(X, dtype=np.float64)
+    else:
+        X = np.subtract(X, origin, dtype=np.float64)
     n_samples, n_features = X.shape
     missing = np.isnan(X)
     has_missing = missing.any()
@@ -190,6 +200,7 @@ def _dense_moments(X, sample_weight):
     residual = weighted.sum(axis=0)
     m2 = np.einsum("ij,ij->j", weighted, deviation)
     m2 -= _safe_divide(residual * residual, weight)
+    mean += _safe_divide(residual, weight)
     return Moments(weight=weight, mean=mean, m2=np.maximum(m2, 0.0))
 
 
