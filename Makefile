@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: demo test docs clean
+.PHONY: demo test docs lint clean
 
 demo: $(VENV)/.installed-demo
 	$(BIN)/python -m skbn demo
@@ -16,6 +16,10 @@ test: $(VENV)/.installed-test
 
 docs: $(VENV)/.installed-docs
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+lint: $(VENV)/.installed-lint
+	$(BIN)/python -m ruff check skbn tests docs
+	$(BIN)/python -m ruff format --check skbn tests docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +35,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e ".[docs]"
+	touch $@
+
+$(VENV)/.installed-lint: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e ".[lint]"
 	touch $@
 
 clean:

@@ -1,4 +1,4 @@
-"""skbn: scikit-learn compatible normalization built on the ideas of Batch Normalization.
+"""skbn: scikit-learn compatible normalization on the ideas of Batch Normalization.
 
 Every estimator fits in one shot (``fit``) or streams batch by batch
 (``partial_fit``) from mergeable statistics accumulated in float64.

@@ -8,7 +8,9 @@ from ._demo import run_demo
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m skbn", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="standardize the wine data, in one shot and streamed")
+    commands.add_parser(
+        "demo", help="standardize the wine data, in one shot and streamed"
+    )
     parser.parse_args(argv)
     run_demo()
 

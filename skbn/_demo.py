@@ -19,7 +19,9 @@ def format_table(headers, rows):
 
     def line(row):
         first = row[0].ljust(widths[0])
-        rest = (cell.rjust(width) for cell, width in zip(row[1:], widths[1:]))
+        rest = (
+            cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)
+        )
         return "  ".join([first, *rest]).rstrip()
 
     rule = "  ".join("-" * width for width in widths)
@@ -51,11 +53,20 @@ def _summary_rows(names, before, after):
 def standardization_report(X, names):
     """Per-feature mean / std / min / max before and after standardizing."""
     X_std = BatchStandardizer().fit_transform(X)
-    headers = ["feature", "mean", "std", "min", "max", "z mean", "z std", "z min", "z max"]
-    return (
-        _section("1. BatchStandardizer().fit_transform(X): before | after")
-        + format_table(headers, _summary_rows(names, X, X_std))
-    )
+    headers = [
+        "feature",
+        "mean",
+        "std",
+        "min",
+        "max",
+        "z mean",
+        "z std",
+        "z min",
+        "z max",
+    ]
+    return _section(
+        "1. BatchStandardizer().fit_transform(X): before | after"
+    ) + format_table(headers, _summary_rows(names, X, X_std))
 
 
 def streaming_report(X, names, batches):
@@ -115,7 +126,8 @@ def train_inference_report(X, names, batches, n_rows=6, n_features=3):
     for name in names[:n_features]:
         headers += [f"{name[:12]} x", "train", "infer"]
     rows = [
-        [i] + [
+        [i]
+        + [
             value
             for j in range(n_features)
             for value in (
@@ -127,11 +139,12 @@ def train_inference_report(X, names, batches, n_rows=6, n_features=3):
         for i in range(n_rows)
     ]
     return (
-        _section("3. One batch, training mode vs inference mode (momentum=0.1, eps=1e-5)")
+        _section(
+            "3. One batch, training mode vs inference mode (momentum=0.1, eps=1e-5)"
+        )
         + "train = partial_fit_transform(batch): the batch's own mean and biased "
         "variance\ninfer = transform(batch): the running mean_ and var_ "
-        f"after {len(batches) - 1} batches\n\n"
-        + format_table(headers, rows)
+        f"after {len(batches) - 1} batches\n\n" + format_table(headers, rows)
     )
 
 

@@ -356,13 +356,17 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _check_params(self):
         if self.momentum is not None:
-            check_real(self.momentum, "momentum", low=0.0, high=1.0, low_inclusive=False)
+            check_real(
+                self.momentum, "momentum", low=0.0, high=1.0, low_inclusive=False
+            )
         check_real(self.eps, "eps", low=0.0)
         check_bool(self.with_mean, "with_mean")
         check_bool(self.with_std, "with_std")
         check_bool(self.copy, "copy")
         if self.batch_size is not None:
-            check_int(self.batch_size, "batch_size", low=1 if self.momentum is None else 2)
+            check_int(
+                self.batch_size, "batch_size", low=1 if self.momentum is None else 2
+            )
 
     def _is_started(self):
         return hasattr(self, "n_samples_seen_")
@@ -373,9 +377,7 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 delattr(self, name)
 
     def _validate_fit_input(self, X, *, reset, **check_params):
-        X = validate_batch(
-            self, X, reset=reset, accept_sparse=True, **check_params
-        )
+        X = validate_batch(self, X, reset=reset, accept_sparse=True, **check_params)
         if self.with_mean:
             reject_sparse_centering(X, type(self).__name__)
         _, beta = self._gamma_beta(X.shape[1])
@@ -395,7 +397,9 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         starts = list(range(0, n_samples, self.batch_size))
         if n_samples - starts[-1] == 1:
             starts.pop()
-        return [slice(a, b) for a, b in zip(starts, starts[1:] + [n_samples])]
+        return [
+            slice(a, b) for a, b in zip(starts, starts[1:] + [n_samples], strict=True)
+        ]
 
     def _update(self, X, sample_weight):
         """Merge one validated batch into the statistics; return its moments."""

@@ -50,7 +50,9 @@ class Moments:
         if sparse.issparse(X):
             return _sparse_moments(X, sample_weight)
         n_rows = max(1, _BLOCK_VALUES // max(1, X.shape[1]))
-        blocks = [slice(start, start + n_rows) for start in range(0, X.shape[0], n_rows)]
+        blocks = [
+            slice(start, start + n_rows) for start in range(0, X.shape[0], n_rows)
+        ]
 
         def weights(rows):
             return None if sample_weight is None else sample_weight[rows]
@@ -119,7 +121,7 @@ def merge_pairwise(parts):
     the number of parts instead of linearly.
     """
     while len(parts) > 1:
-        merged = [a.merge(b) for a, b in zip(parts[0::2], parts[1::2])]
+        merged = [a.merge(b) for a, b in zip(parts[0::2], parts[1::2], strict=False)]
         if len(parts) % 2:
             merged.append(parts[-1])
         parts = merged
@@ -138,7 +140,9 @@ def exponential_moving_update(mean, var, batch, momentum):
     """
     batch_var = batch.unbiased_var
     fresh = np.isnan(var)
-    new_mean = np.where(fresh, batch.mean, (1.0 - momentum) * mean + momentum * batch.mean)
+    new_mean = np.where(
+        fresh, batch.mean, (1.0 - momentum) * mean + momentum * batch.mean
+    )
     new_var = np.where(fresh, batch_var, (1.0 - momentum) * var + momentum * batch_var)
     informative = batch.weight > 1
     return np.where(informative, new_mean, mean), np.where(informative, new_var, var)
@@ -196,7 +200,9 @@ def _dense_moments(X, sample_weight, origin=None):
     deviation = X - mean
     if has_missing:
         deviation[missing] = 0.0
-    weighted = deviation if sample_weight is None else deviation * sample_weight[:, None]
+    weighted = (
+        deviation if sample_weight is None else deviation * sample_weight[:, None]
+    )
     residual = weighted.sum(axis=0)
     m2 = np.einsum("ij,ij->j", weighted, deviation)
     m2 -= _safe_divide(residual * residual, weight)

@@ -37,7 +37,9 @@ def check_real(value, name, *, low=None, high=None, low_inclusive=True):
     too_high = high is not None and value > high
     if not np.isfinite(value) or too_low or too_high:
         bounds = "(" if not low_inclusive else "["
-        bounds += f"{'-inf' if low is None else low}, {'inf' if high is None else high}]"
+        bounds += (
+            f"{'-inf' if low is None else low}, {'inf' if high is None else high}]"
+        )
         raise ValueError(f"{name} must be a finite number in {bounds}, got {value!r}.")
     return value
 

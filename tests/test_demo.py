@@ -13,8 +13,10 @@ def test_demo_prints_the_three_reports(capsys):
     assert "3. One batch, training mode vs inference mode" in out
     wine = load_wine()
     first_report = out.split("2. Streaming")[0]
-    lines = {line.split()[0]: line.split() for line in first_report.splitlines() if line}
-    for name, column in zip(wine.feature_names, wine.data.T):
+    lines = {
+        line.split()[0]: line.split() for line in first_report.splitlines() if line
+    }
+    for name, column in zip(wine.feature_names, wine.data.T, strict=True):
         row = lines[name]
         # before: the raw mean (numpy), after: z mean 0 and z std 1
         assert float(row[1]) == float(f"{column.mean():.4g}")
