@@ -276,7 +276,9 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         X_tr : {ndarray, sparse matrix} of shape (n_samples, n_features)
-            ``X`` standardized by its batch statistics.
+            ``X`` standardized by its batch statistics. Like scikit-learn's
+            ``set_output``, which configures :meth:`transform` and
+            :meth:`fit_transform` only, this always returns an array.
         """
         self._check_params()
         with rollback_on_error(self):
