@@ -6,7 +6,12 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._affine import affine_forward, affine_inverse
-from ._stats import Moments, exponential_moving_update, safe_scale
+from ._stats import (
+    Moments,
+    exponential_moving_update,
+    reference_point,
+    safe_scale,
+)
 from ._validation import (
     check_bool,
     check_int,
@@ -374,7 +379,8 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return hasattr(self, "n_samples_seen_")
 
     def _reset(self):
-        for name in ("mean_", "var_", "scale_", "n_samples_seen_", "n_batches_seen_"):
+        fitted = ("mean_", "var_", "scale_", "n_samples_seen_", "n_batches_seen_")
+        for name in fitted + ("_origin", "_moments"):
             if hasattr(self, name):
                 delattr(self, name)
 
@@ -407,37 +413,36 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """Merge one validated batch into the statistics; return its moments."""
         if self.momentum is not None:
             _check_unbiased_variance_possible(self, X, sample_weight)
-        batch = Moments.from_batch(X, sample_weight)
         started = self._is_started()
+        # The exact moments are kept about a fixed origin near the data, in
+        # full precision: a float64 mean_ alone would be rounded at every merge
+        # and the rounding squared into var_ for data far from zero.
+        origin = self._origin if started else reference_point(X, sample_weight)
+        batch = Moments.from_batch(X, sample_weight, origin)
+        moments = self._moments.merge(batch) if started else batch
+        batch = batch.measured_from(-origin)
         if self.momentum is None:
-            total = batch
-            if started:
-                total = Moments.from_mean_var(
-                    np.broadcast_to(self.n_samples_seen_, batch.weight.shape),
-                    self.mean_,
-                    self.var_,
-                ).merge(batch)
-            mean, var, seen = total.observed_mean, total.var, total.weight
+            mean, var = moments.observed_mean + origin, moments.var
         else:
-            previous = np.full(batch.weight.shape, np.nan)
             mean, var = exponential_moving_update(
-                self.mean_ if started else previous,
-                self.var_ if started else previous,
+                self.mean_ if started else np.full_like(origin, np.nan),
+                self.var_ if started else np.full_like(origin, np.nan),
                 batch,
                 self.momentum,
             )
-            seen = batch.weight + (self.n_samples_seen_ if started else 0)
         integer_counts = sample_weight is None and (
             not started or np.asarray(self.n_samples_seen_).dtype.kind == "i"
         )
+        self._origin = origin
+        self._moments = moments
         self.mean_ = mean
         self.var_ = var
         self.scale_ = (
-            safe_scale(var, mean, seen, self.eps)
+            safe_scale(var, mean, moments.weight, self.eps)
             if self.with_std
             else np.ones_like(var)
         )
-        self.n_samples_seen_ = _compact_counts(seen, integer_counts)
+        self.n_samples_seen_ = _compact_counts(moments.weight, integer_counts)
         self.n_batches_seen_ = (self.n_batches_seen_ if started else 0) + 1
         return batch
 

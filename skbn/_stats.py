@@ -41,46 +41,40 @@ class Moments:
     m2: np.ndarray
 
     @classmethod
-    def from_batch(cls, X, sample_weight=None):
+    def from_batch(cls, X, sample_weight=None, origin=None):
         """Moments of a 2-D batch; NaN entries count as absent.
 
         ``X`` is a dense array or a scipy.sparse matrix (implicit zeros are
         observed zeros); ``sample_weight`` is ``None`` or a 1-D float array.
+        With an ``origin`` (one value per feature), the mean is measured from
+        it: moments about a common origin near the data keep every digit of
+        their means, which merges subtract and square.
         """
         if sparse.issparse(X):
-            return _sparse_moments(X, sample_weight)
-        n_rows = max(1, _BLOCK_VALUES // max(1, X.shape[1]))
-        blocks = [
-            slice(start, start + n_rows) for start in range(0, X.shape[0], n_rows)
-        ]
-
-        def weights(rows):
-            return None if sample_weight is None else sample_weight[rows]
-
-        if len(blocks) == 1:
-            return _dense_moments(X, sample_weight)
-        # Blocks are reduced relative to a common origin, the first block's
-        # mean: their means are then small numbers whose differences, which
-        # the merges square, keep all their digits even for data far from 0.
-        origin = _dense_moments(X[blocks[0]], weights(blocks[0])).mean
-        parts = [_dense_moments(X[rows], weights(rows), origin) for rows in blocks]
-        total = merge_pairwise(parts)
-        return Moments(weight=total.weight, mean=total.mean + origin, m2=total.m2)
-
-    @classmethod
-    def from_mean_var(cls, weight, mean, var):
-        """Rebuild moments from population mean and variance.
-
-        Features with zero weight carry no information: their NaN mean and
-        variance become zeros so that merging with them is a no-op.
-        """
-        weight = np.asarray(weight, dtype=np.float64)
-        seen = weight > 0
-        return cls(
-            weight=weight,
-            mean=np.where(seen, mean, 0.0),
-            m2=np.where(seen, var * weight, 0.0),
+            moments = _sparse_moments(X, sample_weight)
+            return moments if origin is None else moments.measured_from(origin)
+        n_rows = _block_rows(X)
+        if origin is None:
+            if X.shape[0] <= n_rows:
+                return _dense_moments(X, sample_weight)
+            origin = reference_point(X, sample_weight)
+            return cls.from_batch(X, sample_weight, origin).measured_from(-origin)
+        return merge_pairwise(
+            [
+                _dense_moments(
+                    X[start : start + n_rows],
+                    None
+                    if sample_weight is None
+                    else sample_weight[start : start + n_rows],
+                    origin,
+                )
+                for start in range(0, X.shape[0], n_rows)
+            ]
         )
+
+    def measured_from(self, origin):
+        """The same moments with the mean measured from ``origin``."""
+        return Moments(weight=self.weight, mean=self.mean - origin, m2=self.m2)
 
     def merge(self, other):
         """Moments of the union of two batches (Chan, Golub & LeVeque 1983)."""
@@ -112,6 +106,19 @@ class Moments:
         return _safe_divide(
             self.m2, self.weight - 1.0, where=self.weight > 1, fill=np.nan
         )
+
+
+def reference_point(X, sample_weight=None):
+    """A per-feature origin near the data, for :meth:`Moments.from_batch`.
+
+    The mean of the first block of rows (0 where it has no observed value),
+    or 0 for sparse data, whose values cluster around their implicit zeros.
+    """
+    if sparse.issparse(X):
+        return np.zeros(X.shape[1])
+    rows = slice(0, _block_rows(X))
+    weight = None if sample_weight is None else sample_weight[rows]
+    return _dense_moments(X[rows], weight).mean
 
 
 def merge_pairwise(parts):
@@ -165,6 +172,10 @@ def safe_scale(var, mean, weight, eps):
     return np.where(constant, 1.0, np.sqrt(var))
 
 
+def _block_rows(X):
+    return max(1, _BLOCK_VALUES // max(1, X.shape[1]))
+
+
 def _safe_divide(numerator, denominator, where=None, fill=0.0):
     if where is None:
         where = denominator > 0
@@ -216,31 +227,30 @@ def _sparse_moments(X, sample_weight):
     X = sparse.coo_matrix(X, copy=True)
     X.sum_duplicates()
     n_samples, n_features = X.shape
-    rows, cols = X.row, X.col
-    values = X.data.astype(np.float64)
     row_weight = (
         np.ones(n_samples) if sample_weight is None else np.asarray(sample_weight)
     )
-    entry_weight = row_weight[rows]
-    missing = np.isnan(values)
-    missing_weight = np.bincount(
-        cols[missing], weights=entry_weight[missing], minlength=n_features
+
+    def column_sums(cols, weights):
+        sums = np.bincount(cols, weights=weights, minlength=n_features)
+        return sums.astype(np.float64, copy=False)
+
+    stored_weight = column_sums(X.col, row_weight[X.row])
+    implicit_count = n_samples - np.bincount(X.col, minlength=n_features)
+    # Subtracting sums taken in different orders leaves rounding residue;
+    # a column with every row stored has exactly no implicit zeros.
+    zeros_weight = np.where(
+        implicit_count > 0, np.maximum(row_weight.sum() - stored_weight, 0.0), 0.0
     )
-    if missing.any():
-        rows, cols = rows[~missing], cols[~missing]
-        values, entry_weight = values[~missing], entry_weight[~missing]
-    weight = row_weight.sum() - missing_weight
-    zeros_weight = np.maximum(
-        weight - np.bincount(cols, weights=entry_weight, minlength=n_features), 0.0
-    )
-    mean = _safe_divide(
-        np.bincount(cols, weights=entry_weight * values, minlength=n_features), weight
-    )
+    present = ~np.isnan(X.data)
+    cols, values = X.col[present], X.data[present].astype(np.float64)
+    entry_weight = row_weight[X.row[present]]
+    weight = zeros_weight + column_sums(cols, entry_weight)
+    mean = _safe_divide(column_sums(cols, entry_weight * values), weight)
     deviation = values - mean[cols]
     weighted = entry_weight * deviation
-    residual = np.bincount(cols, weights=weighted, minlength=n_features)
-    residual -= zeros_weight * mean
-    m2 = np.bincount(cols, weights=weighted * deviation, minlength=n_features)
-    m2 += zeros_weight * mean * mean
+    residual = column_sums(cols, weighted) - zeros_weight * mean
+    m2 = column_sums(cols, weighted * deviation) + zeros_weight * mean * mean
     m2 -= _safe_divide(residual * residual, weight)
+    mean += _safe_divide(residual, weight)
     return Moments(weight=weight, mean=mean, m2=np.maximum(m2, 0.0))
