@@ -1,18 +1,26 @@
 # `make demo`, `make test` and `make docs` each create or refresh a local virtual
 # environment (.venv) and install skbn into it, editable, with the extras they need.
+# `make test-min` runs the tests in .venv-min against the oldest supported releases
+# (their wheels need Python 3.10 or 3.11).
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
+MIN_VENV := .venv-min
+MIN_PINS := "numpy==1.25.*" "scipy==1.11.*" "scikit-learn==1.6.*" "pandas==2.0.*" \
+	"polars==1.0.*"
 
-.PHONY: demo test docs lint clean
+.PHONY: demo test test-min docs lint clean
 
 demo: $(VENV)/.installed-demo
 	$(BIN)/python -m skbn demo
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+test-min: $(MIN_VENV)/.installed
+	$(MIN_VENV)/bin/python -m pytest
 
 docs: $(VENV)/.installed-docs
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
@@ -41,5 +49,11 @@ $(VENV)/.installed-lint: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e ".[lint]"
 	touch $@
 
+$(MIN_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MIN_VENV)/bin/python -m pip install --quiet $(MIN_PINS) -e ".[test]"
+	touch $@
+
 clean:
-	rm -rf $(VENV) docs/_build docs/generated .pytest_cache .hypothesis
+	rm -rf $(VENV) $(MIN_VENV) docs/_build docs/generated .pytest_cache .hypothesis

@@ -145,10 +145,19 @@ def validate_inverse_input(estimator, X, *, copy, accept_sparse=False):
     return X
 
 
+class SparseInputError(TypeError, ValueError):
+    """Sparse input where an estimator setting needs dense data.
+
+    A TypeError, as scikit-learn raises for unsupported sparse input (its
+    estimator checks expect one), and a ValueError, as for any other input
+    an estimator cannot take.
+    """
+
+
 def reject_sparse_centering(X, name):
     """Centering a sparse matrix would make it dense: refuse it clearly."""
     if sparse.issparse(X):
-        raise ValueError(
+        raise SparseInputError(
             f"{name} cannot center sparse matrices (the result would be dense): "
             "pass with_mean=False, or convert X to a dense array."
         )

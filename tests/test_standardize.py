@@ -901,3 +901,13 @@ def test_clone_of_fitted_estimator_is_unfitted(rng):
 def test_transform_before_fit_raises_not_fitted(rng):
     with pytest.raises(NotFittedError):
         BatchStandardizer().transform(make_data(rng))
+
+
+def test_sparse_input_with_centering_is_a_type_and_value_error():
+    """scikit-learn raises TypeError for unsupported sparse input; skbn's
+    contract says ValueError for bad input: the error is both."""
+    X = sp.csr_matrix(np.eye(3))
+    with pytest.raises(TypeError, match="with_mean=False"):
+        BatchStandardizer().fit(X)
+    with pytest.raises(ValueError, match="sparse"):
+        BatchStandardizer().partial_fit(X)
