@@ -31,7 +31,9 @@ class Moments:
         Sum of the weights of the observed values of each feature; with unit
         weights, the number of observed values.
     mean : ndarray of shape (n_features,)
-        Weighted mean of the observed values; 0 where ``weight`` is 0.
+        Weighted mean of the observed values, measured from the origin the
+        moments were built about (0 unless one was given); carries no
+        information where ``weight`` is 0.
     m2 : ndarray of shape (n_features,)
         Centred sum of squares ``sum(w * (x - mean) ** 2)``.
     """
