@@ -110,6 +110,50 @@ class Moments:
         )
 
 
+@dataclass(frozen=True)
+class Extrema:
+    """Per-feature minimum and maximum of the observed (non-NaN) values.
+
+    Rows of weight 0 are absent; positive weights do not matter. A feature
+    with no observed value has NaN for both. Minima and maxima are exact, so
+    any split of the data into batches merges to the same values.
+
+    Attributes
+    ----------
+    min, max : ndarray of shape (n_features,)
+        Smallest and largest observed value of each feature, as float64.
+    """
+
+    min: np.ndarray
+    max: np.ndarray
+
+    @classmethod
+    def from_batch(cls, X, sample_weight=None):
+        """Extrema of a dense 2-D batch; NaN entries count as absent."""
+        if sample_weight is not None:
+            X = X[sample_weight > 0]
+        n_rows = _block_rows(X)
+        # fmin/fmax skip NaN (and return NaN only for an all-NaN column); both
+        # reductions run on a block while it is in cache.
+        return merge_pairwise(
+            [
+                cls(
+                    min=np.fmin.reduce(block, axis=0).astype(np.float64),
+                    max=np.fmax.reduce(block, axis=0).astype(np.float64),
+                )
+                for block in (
+                    X[start : start + n_rows] for start in range(0, X.shape[0], n_rows)
+                )
+            ]
+        )
+
+    def merge(self, other):
+        """Extrema of the union of two batches."""
+        return Extrema(
+            min=np.fmin(self.min, other.min), max=np.fmax(self.max, other.max)
+        )
+
+
 def reference_point(X, sample_weight=None):
     """A per-feature origin near the data, for :meth:`Moments.from_batch`.
 
@@ -126,8 +170,8 @@ def reference_point(X, sample_weight=None):
 def merge_pairwise(parts):
     """Merge a non-empty list of statistics as a balanced binary tree.
 
-    Pairwise merging keeps the rounding error growing with the logarithm of
-    the number of parts instead of linearly.
+    For moments, pairwise merging keeps the rounding error growing with the
+    logarithm of the number of parts instead of linearly.
     """
     while len(parts) > 1:
         merged = [a.merge(b) for a, b in zip(parts[0::2], parts[1::2], strict=False)]

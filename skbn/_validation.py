@@ -73,6 +73,29 @@ def check_per_feature(value, name, n_features):
     return array
 
 
+def check_interval(value, name, *, n_features=None):
+    """Return the bounds ``(low, high)`` of a pair, with ``low < high``.
+
+    Without ``n_features`` the bounds are real numbers; with it, each may also
+    be an array of shape (n_features,), one bound per feature (float64).
+    """
+    try:
+        is_pair = not isinstance(value, (str, bytes)) and len(value) == 2
+    except TypeError:  # no length: a scalar, or a 0-d array
+        is_pair = False
+    if not is_pair:
+        raise ValueError(f"{name} must be a pair (low, high), got {value!r}.")
+    if n_features is None:
+        low, high = (check_real(bound, name) for bound in value)
+    else:
+        low, high = (check_per_feature(bound, name, n_features) for bound in value)
+    if np.any(low >= high):
+        raise ValueError(
+            f"{name} must have low < high (for every feature), got {value!r}."
+        )
+    return low, high
+
+
 def check_sample_weight(sample_weight, n_samples):
     """Validate frequency weights: None, or a float64 array of shape (n_samples,).
 
