@@ -4,7 +4,9 @@ Every estimator fits in one shot (``fit``) or streams batch by batch
 (``partial_fit``) from mergeable statistics accumulated in float64.
 """
 
+from ._minmax import MinMaxNormalizer
+from ._outliers import ZScoreOutlierDetector
 from ._standardize import BatchStandardizer
 
-__all__ = ["BatchStandardizer"]
+__all__ = ["BatchStandardizer", "MinMaxNormalizer", "ZScoreOutlierDetector"]
 __version__ = "0.1.0.dev0"

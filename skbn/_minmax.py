@@ -1,0 +1,285 @@
+"""MinMaxNormalizer: each feature mapped linearly onto a chosen range."""
+
+import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._affine import affine_forward, affine_inverse
+from ._stats import Extrema
+from ._validation import (
+    check_bool,
+    check_interval,
+    check_sample_weight,
+    rollback_on_error,
+    validate_batch,
+    validate_inverse_input,
+)
+
+
+class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Scale each feature linearly so that its range becomes ``feature_range``.
+
+    Each feature is mapped to::
+
+        y = (x - data_min_) / data_range_ * (hi - lo) + lo
+
+    computed as ``x * scale_ + min_``, exactly as scikit-learn's
+    :class:`~sklearn.preprocessing.MinMaxScaler` computes it. The input range
+    is learned from the data (streamed through :meth:`partial_fit`, any split
+    giving the result of one :meth:`fit`), or given beforehand with
+    ``data_range``, as for 8-bit pixels whose range is ``(0, 255)`` whatever
+    a batch happens to contain.
+
+    Parameters
+    ----------
+    feature_range : tuple (lo, hi), default=(0, 1)
+        The output range, ``lo < hi``. ``(-1, 1)`` is the other common choice.
+
+    data_range : tuple (lo, hi) or None, default=None
+        ``None``: learn each feature's minimum and maximum from the data. A
+        pair of numbers, or of arrays of shape (n_features,), with
+        ``lo < hi``: the known input range, which is mapped onto
+        ``feature_range``; fitting then learns only the number of features
+        (and their names), and values outside the range are accepted and
+        mapped outside ``feature_range`` unless ``clip`` is set.
+
+    clip : bool, default=False
+        Clip the output of :meth:`transform` into ``feature_range``, for data
+        outside the fitted range.
+
+    copy : bool, default=True
+        If False, :meth:`transform` and :meth:`inverse_transform` work in
+        place when ``X`` is a float ndarray of the working dtype; otherwise a
+        copy is made silently.
+
+    Attributes
+    ----------
+    data_min_ : ndarray of shape (n_features,)
+        Per-feature minimum seen in the data, or the low end of
+        ``data_range``. NaN for a feature that has had no observed value.
+
+    data_max_ : ndarray of shape (n_features,)
+        Per-feature maximum seen in the data, or the high end of
+        ``data_range``.
+
+    data_range_ : ndarray of shape (n_features,)
+        ``data_max_ - data_min_``.
+
+    scale_ : ndarray of shape (n_features,)
+        ``(hi - lo) / data_range_``; ``hi - lo`` for a constant feature, which
+        therefore maps to ``lo``.
+
+    min_ : ndarray of shape (n_features,)
+        ``lo - data_min_ * scale_``.
+
+    n_samples_seen_ : int or float
+        Number of rows processed, missing values included (the sum of the
+        weights when ``sample_weight`` was given). Reset by :meth:`fit`,
+        increased by :meth:`partial_fit`.
+
+    n_features_in_ : int
+        Number of features seen during :meth:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :meth:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    See Also
+    --------
+    sklearn.preprocessing.MinMaxScaler : The same map, without
+        ``data_range`` or ``sample_weight``.
+    BatchStandardizer : Scales to zero mean and unit variance instead, which
+        leaves the output unbounded.
+
+    Notes
+    -----
+    Minima and maxima are exact, so streaming loses nothing: any split of the
+    data into :meth:`partial_fit` batches gives the attributes of one
+    :meth:`fit`, bit for bit. They are stored as float64; float32 input stays
+    float32 on output.
+
+    NaN values are ignored when fitting and kept as NaN by :meth:`transform`.
+    A feature whose range is zero (a constant) maps to ``lo``.
+
+    ``sample_weight`` only decides which rows count: a row of weight 0 is
+    absent, and any positive weight is the same as 1 for the extrema (the
+    weights are summed in ``n_samples_seen_``).
+
+    :meth:`fit` and :meth:`partial_fit` are all-or-nothing: a call that raises
+    leaves every fitted attribute as it was.
+
+    Because the map is computed as ``x * scale_ + min_``, data far from zero
+    relative to its range (such as ``1e9 + U(0, 1)``) loses digits to
+    cancellation, as in MinMaxScaler; center such data first.
+
+    Examples
+    --------
+    8-bit pixel values with their known range, so that every batch is mapped
+    the same way whatever it contains:
+
+    >>> import numpy as np
+    >>> from skbn import MinMaxNormalizer
+    >>> pixels = np.array([[0, 51], [102, 255]], dtype=np.uint8)
+    >>> MinMaxNormalizer(data_range=(0, 255)).fit_transform(pixels)
+    array([[0. , 0.2],
+           [0.4, 1. ]])
+
+    Learned ranges, streamed, onto ``(-1, 1)``:
+
+    >>> X = np.array([[1.0, -2.0], [3.0, 0.0], [5.0, 2.0]])
+    >>> scaler = MinMaxNormalizer(feature_range=(-1, 1))
+    >>> scaler = scaler.partial_fit(X[:1]).partial_fit(X[1:])
+    >>> scaler.data_min_, scaler.data_max_
+    (array([ 1., -2.]), array([5., 2.]))
+    >>> scaler.transform([[2.0, 1.0], [9.0, 0.0]])
+    array([[-0.5,  0.5],
+           [ 3. ,  0. ]])
+    >>> scaler.set_params(clip=True).transform([[9.0, 0.0]])
+    array([[1., 0.]])
+    """
+
+    def __init__(self, feature_range=(0, 1), *, data_range=None, clip=False, copy=True):
+        self.feature_range = feature_range
+        self.data_range = data_range
+        self.clip = clip
+        self.copy = copy
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute the per-feature range of X, forgetting any earlier one.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data.
+
+        y : None
+            Ignored.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Rows of weight 0 are ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted scaler.
+        """
+        self._check_params()
+        with rollback_on_error(self):
+            self._update(X, sample_weight, reset=True)
+        return self
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Update the per-feature range with one batch of samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A batch of data.
+
+        y : None
+            Ignored.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Rows of weight 0 are ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted scaler.
+        """
+        self._check_params()
+        with rollback_on_error(self):
+            self._update(X, sample_weight, reset=not hasattr(self, "n_samples_seen_"))
+        return self
+
+    def transform(self, X, copy=None):
+        """Scale X onto ``feature_range``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data to scale. NaN stays NaN.
+
+        copy : bool, default=None
+            Copy X (the default ``None`` follows the ``copy`` parameter).
+
+        Returns
+        -------
+        X_tr : ndarray of shape (n_samples, n_features)
+            Transformed data.
+        """
+        check_is_fitted(self)
+        X = validate_batch(
+            self,
+            X,
+            reset=False,
+            copy=self.copy if copy is None else copy,
+            force_writeable=True,
+        )
+        X = affine_forward(X, factor=self.scale_, offset=self.min_)
+        if self.clip:
+            np.clip(X, *check_interval(self.feature_range, "feature_range"), out=X)
+        return X
+
+    def inverse_transform(self, X, copy=None):
+        """Map scaled data back to the original range.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Scaled data.
+
+        copy : bool, default=None
+            Copy X (the default ``None`` follows the ``copy`` parameter).
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            Data on the original scale. Values clipped by :meth:`transform`
+            stay at the ends of the range.
+        """
+        check_is_fitted(self)
+        X = validate_inverse_input(self, X, copy=self.copy if copy is None else copy)
+        return affine_inverse(X, factor=self.scale_, offset=self.min_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def _check_params(self):
+        check_interval(self.feature_range, "feature_range")
+        check_bool(self.clip, "clip")
+        check_bool(self.copy, "copy")
+
+    def _update(self, X, sample_weight, *, reset):
+        """Merge one batch into the range (a fresh one if ``reset``) and publish it."""
+        X = validate_batch(self, X, reset=reset)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if self.data_range is not None:
+            known = check_interval(self.data_range, "data_range", n_features=X.shape[1])
+            low, high = np.broadcast_arrays(*known, np.empty(X.shape[1]))[:2]
+            extrema = Extrema(min=low.copy(), max=high.copy())
+        elif reset:
+            extrema = Extrema.from_batch(X, sample_weight)
+        else:
+            extrema = Extrema(min=self.data_min_, max=self.data_max_).merge(
+                Extrema.from_batch(X, sample_weight)
+            )
+        n_samples = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+
+        lo, hi = check_interval(self.feature_range, "feature_range")
+        data_range = extrema.max - extrema.min
+        with np.errstate(divide="ignore", over="ignore"):
+            scale = (hi - lo) / data_range
+        # A constant feature (a zero range, or one so small that its reciprocal
+        # overflows) is divided by 1 instead, so that it maps to lo.
+        scale[np.isinf(scale)] = hi - lo
+
+        self.data_min_ = extrema.min
+        self.data_max_ = extrema.max
+        self.data_range_ = data_range
+        self.scale_ = scale
+        self.min_ = lo - extrema.min * scale
+        self.n_samples_seen_ = n_samples + (0 if reset else self.n_samples_seen_)

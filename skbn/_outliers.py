@@ -1,0 +1,220 @@
+"""ZScoreOutlierDetector: rows with a feature too many standard deviations out."""
+
+import copy
+
+import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._standardize import BatchStandardizer
+from ._validation import check_real, rollback_on_error, validate_batch
+
+# Published from the fitted BatchStandardizer after every fit and partial_fit.
+_STATISTICS = ("mean_", "var_", "scale_", "n_samples_seen_", "n_batches_seen_")
+
+
+class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
+    """Flag rows in which some feature lies more than ``threshold`` std out.
+
+    Standardized data has no bounds, but under a roughly normal distribution
+    values beyond 3 standard deviations are rare (0.27 %), so a row with such
+    a value can be called an outlier. The z-scores are those of
+    :class:`BatchStandardizer`, fitted in one shot or streamed, exactly or
+    with BatchNorm's running statistics (``momentum``), which follow a
+    drifting stream.
+
+    Parameters
+    ----------
+    threshold : float > 0, default=3.0
+        A row is an outlier when some feature has ``abs(z) > threshold``.
+
+    momentum : float in (0, 1] or None, default=None
+        ``None``: z-scores from the exact mean and population variance of all
+        the data seen. A float: from BatchNorm's running mean and variance,
+        updated by each :meth:`partial_fit` batch as in
+        :class:`BatchStandardizer`; every batch then needs 2 samples or more.
+
+    Attributes
+    ----------
+    offset_ : float
+        ``-threshold``: :meth:`decision_function` is
+        ``score_samples(X) - offset_``.
+
+    mean_ : ndarray of shape (n_features,)
+        Per-feature mean the z-scores are measured from.
+
+    var_ : ndarray of shape (n_features,)
+        Per-feature variance (population, or BatchNorm's running one).
+
+    scale_ : ndarray of shape (n_features,)
+        What the deviations are divided by: ``sqrt(var_)``, or 1 for a
+        constant feature.
+
+    n_samples_seen_ : int, float or ndarray of shape (n_features,)
+        Number of samples processed, as in :class:`BatchStandardizer`.
+
+    n_batches_seen_ : int
+        Number of batches processed.
+
+    n_features_in_ : int
+        Number of features seen during :meth:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :meth:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    See Also
+    --------
+    BatchStandardizer : The standardization whose z-scores are thresholded.
+    sklearn.covariance.EllipticEnvelope : Outliers by Mahalanobis distance,
+        which accounts for correlated features.
+
+    Notes
+    -----
+    The z-score of ``x`` in feature ``j`` is ``(x - mean_[j]) / scale_[j]``.
+    :meth:`score_samples` is ``-max_j abs(z_j)`` (higher is more normal), and
+    a row is an inlier when that is at least ``-threshold``: a row exactly at
+    the threshold is an inlier.
+
+    NaN values are ignored when fitting, and a missing value does not make a
+    row an outlier: the score is taken over the observed features (0 for a
+    row with none).
+
+    A constant feature has ``scale_ = 1``, so a value that differs from the
+    constant counts its raw distance as the z-score.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbn import ZScoreOutlierDetector
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(1000, 3))
+    >>> X[[10, 20]] = [[0.0, 9.0, 0.0], [-8.0, 0.0, 0.0]]
+    >>> detector = ZScoreOutlierDetector(threshold=4.0).fit(X)
+    >>> np.flatnonzero(detector.predict(X) == -1)
+    array([10, 20])
+    >>> detector.score_samples(X[[10, 20, 0]]).round(2)
+    array([-8.91, -7.73, -0.66])
+    """
+
+    def __init__(self, threshold=3.0, *, momentum=None):
+        self.threshold = threshold
+        self.momentum = momentum
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute the statistics of X, forgetting any earlier ones.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+
+        y : None
+            Ignored.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights of the samples.
+
+        Returns
+        -------
+        self : object
+            Fitted detector.
+        """
+        return self._update(X, sample_weight, reset=True)
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Update the statistics with one batch of samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A batch of training data.
+
+        y : None
+            Ignored.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights of the samples.
+
+        Returns
+        -------
+        self : object
+            Fitted detector.
+        """
+        return self._update(X, sample_weight, reset=not hasattr(self, "offset_"))
+
+    def score_samples(self, X):
+        """Minus the largest absolute z-score of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``-max_j abs(z_j)`` over the observed features; the lower, the
+            more abnormal.
+        """
+        check_is_fitted(self)
+        X = validate_batch(self, X, reset=False)
+        z = self._standardizer.transform(X, copy=True)
+        return -np.fmax.reduce(np.abs(z, out=z), axis=1, initial=0.0, dtype=np.float64)
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative for outliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples to score.
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,)
+            ``threshold - max_j abs(z_j)``.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """Label each row: +1 for an inlier, -1 for an outlier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples to label.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            -1 where some feature has ``abs(z) > threshold``, +1 elsewhere.
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _update(self, X, sample_weight, *, reset):
+        threshold = check_real(
+            self.threshold, "threshold", low=0.0, low_inclusive=False
+        )
+        with rollback_on_error(self):
+            X = validate_batch(self, X, reset=reset)
+            # The statistics are updated on a copy of the standardizer (whose
+            # arrays are replaced, never written to, so a shallow copy is
+            # enough) and published only once the batch went through.
+            if reset:
+                standardizer = BatchStandardizer(momentum=self.momentum)
+                standardizer.fit(X, sample_weight=sample_weight)
+            else:
+                standardizer = copy.copy(self._standardizer)
+                standardizer.set_params(momentum=self.momentum)
+                standardizer.partial_fit(X, sample_weight=sample_weight)
+            self._standardizer = standardizer
+            for name in _STATISTICS:
+                setattr(self, name, getattr(standardizer, name))
+            self.offset_ = -threshold
+        return self
