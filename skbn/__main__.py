@@ -9,7 +9,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m skbn", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
-        "demo", help="standardize the wine data, in one shot and streamed"
+        "demo", help="standardize, min-max normalize and flag outliers on bundled data"
     )
     parser.parse_args(argv)
     run_demo()

@@ -1,15 +1,26 @@
-"""The ``python -m skbn demo`` tour: BatchStandardizer on the wine data.
+"""The ``python -m skbn demo`` tour.
 
+BatchStandardizer on the wine data, MinMaxNormalizer on 8-bit images of
+digits, and ZScoreOutlierDetector on the wine data with planted outliers.
 Uses only data bundled with scikit-learn, so it runs offline.
 """
 
 import numpy as np
-from sklearn.datasets import load_wine
+from sklearn.datasets import load_digits, load_wine
 
+from ._minmax import MinMaxNormalizer
+from ._outliers import ZScoreOutlierDetector
 from ._standardize import BatchStandardizer
 
 BATCH_SIZE = 32
 MOMENTUM = 0.1
+PIXEL_RANGE = (0, 255)
+# (row, feature, value): far outside what wine measurements look like.
+PLANTED = (
+    (17, "proline", 3500.0),
+    (64, "color_intensity", 25.0),
+    (140, "alcohol", 9.0),
+)
 
 
 def format_table(headers, rows):
@@ -148,8 +159,117 @@ def train_inference_report(X, names, batches, n_rows=6, n_features=3):
     )
 
 
+def eight_bit_images():
+    """The digits as 8-bit images: 8 x 8 pixels from 0 (white) to 255 (black)."""
+    digits = load_digits()
+    pixels = np.round(digits.data * (PIXEL_RANGE[1] / digits.data.max()))
+    return pixels.astype(np.uint8)
+
+
+def _image_rows(image, fmt):
+    return [" ".join(fmt(value) for value in row) for row in image.reshape(8, 8)]
+
+
+def pixel_report(images, n_batch=16):
+    """A batch of 8-bit images onto 0..1 and -1..1 with the known pixel range."""
+    batch, other = images[:n_batch], images[n_batch : 2 * n_batch]
+    unit = MinMaxNormalizer(data_range=PIXEL_RANGE).fit(batch)
+    symmetric = MinMaxNormalizer(feature_range=(-1, 1), data_range=PIXEL_RANGE)
+    symmetric.fit(batch)
+    values = np.array([0, 64, 128, 191, 255], dtype=np.uint8)
+    # One row per value, the same value in every pixel.
+    grid = np.repeat(values[:, None], batch.shape[1], axis=1)
+    table = format_table(
+        ["pixel", "on (0, 1)", "on (-1, 1)"],
+        [
+            [int(v), _fixed(a), _fixed(b)]
+            for v, a, b in zip(
+                values,
+                unit.transform(grid)[:, 0],
+                symmetric.transform(grid)[:, 0],
+                strict=True,
+            )
+        ],
+    )
+    image = batch[0]
+    side_by_side = [
+        f"{raw}    {scaled}"
+        for raw, scaled in zip(
+            _image_rows(image, "{:3d}".format),
+            _image_rows(unit.transform(image[None])[0], "{:.2f}".format),
+            strict=True,
+        )
+    ]
+    same = np.array_equal(
+        MinMaxNormalizer(data_range=PIXEL_RANGE).fit(other).transform(batch),
+        unit.transform(batch),
+    )
+    # Learning the range from the batch instead stretches each pixel to its own
+    # extremes in that batch: the faintest pixel that ever lights up shows it.
+    learned = MinMaxNormalizer().fit(batch)
+    constant = int(np.sum(learned.data_range_ == 0))
+    faint = int(np.argmin(np.where(learned.data_max_ > 0, learned.data_max_, 256)))
+    faint_max = int(learned.data_max_[faint])
+    return (
+        _section(
+            f"4. MinMaxNormalizer(data_range={PIXEL_RANGE}): a batch of "
+            f"{n_batch} 8-bit images"
+        )
+        + "the digits bundled with scikit-learn as 8 x 8 images of 8-bit pixels "
+        "(0..255),\nmapped by their known range onto feature_range (0, 1) and "
+        "(-1, 1)\n\n"
+        + table
+        + "\n\nthe first image, raw and on (0, 1):\n\n"
+        + "\n".join(side_by_side)
+        + "\n\nthe same map after fitting on another batch of images: "
+        + ("yes" if same else "no")
+        + "\nwith the range learned from this batch instead (data_range=None), "
+        f"{constant} of 64 pixels\nnever vary and all map to 0, and pixel "
+        f"{faint}, at most {faint_max} in this batch, maps {faint_max} to 1"
+    )
+
+
+def outlier_report(X, names, threshold=3.0):
+    """The wine data with planted outliers, and the rows the detector flags."""
+    X = X.copy()
+    column = {name: j for j, name in enumerate(names)}
+    for row, name, value in PLANTED:
+        X[row, column[name]] = value
+    planted_rows = sorted(row for row, _, _ in PLANTED)
+    detector = ZScoreOutlierDetector(threshold=threshold).fit(X)
+    scores = detector.score_samples(X)
+    flagged = np.flatnonzero(detector.predict(X) == -1)
+    z = (X - detector.mean_) / detector.scale_
+    rows = []
+    for i in flagged[np.argsort(scores[flagged])]:
+        j = int(np.argmax(np.abs(z[i])))
+        planted = "yes" if i in planted_rows else ""
+        rows.append([int(i), planted, names[j], f"{X[i, j]:.4g}", f"{z[i, j]:+.2f}"])
+    counts = []
+    for t in (2.0, 3.0, 4.0, 5.0):
+        outlier = ZScoreOutlierDetector(threshold=t).fit_predict(X) == -1
+        counts.append([t, int(outlier.sum()), int(outlier[planted_rows].sum())])
+    planted = "; ".join(
+        f"row {row}: {name} = {value:g}" for row, name, value in PLANTED
+    )
+    return (
+        _section(
+            f"5. ZScoreOutlierDetector(threshold={threshold}): "
+            f"{len(PLANTED)} planted outliers in the wine data"
+        )
+        + f"planted: {planted}\n"
+        "a row is an outlier when some feature lies more than threshold standard "
+        "deviations\nfrom its mean: z-scores have no bounds, and real data has "
+        "tails of its own\n\n"
+        + format_table(["row", "planted", "largest |z| in", "value", "z"], rows)
+        + f"\n\n{len(flagged)} of {X.shape[0]} rows flagged; removing them keeps "
+        f"{X.shape[0] - len(flagged)}\n\n"
+        + format_table(["threshold", "rows flagged", "planted among them"], counts)
+    )
+
+
 def run_demo():
-    """Print the three reports on the wine data; return the text."""
+    """Print the five reports; return the text."""
     wine = load_wine()
     X, names = wine.data, list(wine.feature_names)
     order = np.random.default_rng(0).permutation(X.shape[0])
@@ -165,6 +285,8 @@ def run_demo():
             standardization_report(X, names),
             streaming_report(X, names, batches),
             train_inference_report(X, names, batches),
+            pixel_report(eight_bit_images()),
+            outlier_report(X, names),
         ]
     )
     print(text)

@@ -1,5 +1,6 @@
-"""The ``python -m skbn demo`` command prints its three reports."""
+"""The ``python -m skbn demo`` command prints its five reports."""
 
+import numpy as np
 from sklearn.datasets import load_wine
 
 from skbn.__main__ import main
@@ -28,3 +29,36 @@ def test_demo_stream_matches_one_shot_fit(capsys):
     out = capsys.readouterr().out
     gap_line = next(line for line in out.splitlines() if "largest relative gap" in line)
     assert float(gap_line.rsplit(":", 1)[1]) < 1e-12
+
+
+def test_demo_pixel_table_is_the_known_range_map(capsys):
+    main(["demo"])
+    out = capsys.readouterr().out
+    section = out.split("4. MinMaxNormalizer")[1].split("5. ZScore")[0]
+    rows = [line.split() for line in section.splitlines() if line[:1].isdigit()]
+    table = [row for row in rows if len(row) == 3]
+    assert [int(row[0]) for row in table] == [0, 64, 128, 191, 255]
+    for value, unit, symmetric in table:
+        # 8-bit values on (0, 1) and (-1, 1), written out
+        assert float(unit) == round(int(value) / 255, 3)
+        assert float(symmetric) == round(2 * int(value) / 255 - 1, 3)
+    assert "the same map after fitting on another batch of images: yes" in section
+
+
+def test_demo_flags_the_rows_beyond_three_standard_deviations(capsys):
+    main(["demo"])
+    out = capsys.readouterr().out
+    section = out.split("5. ZScoreOutlierDetector")[1]
+    wine = load_wine()
+    X = wine.data.copy()
+    names = list(wine.feature_names)
+    planted = {17: ("proline", 3500.0), 64: ("color_intensity", 25.0)}
+    planted[140] = ("alcohol", 9.0)
+    for row, (name, value) in planted.items():
+        X[row, names.index(name)] = value
+    z = (X - X.mean(axis=0)) / X.std(axis=0)
+    expected = set(np.flatnonzero(np.abs(z).max(axis=1) > 3.0))
+    listed = section.split("\n\n")[1].splitlines()[2:]
+    assert {int(line.split()[0]) for line in listed} == expected
+    assert set(planted) <= expected
+    assert f"{len(expected)} of {X.shape[0]} rows flagged" in section
