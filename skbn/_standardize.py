@@ -415,7 +415,7 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _update(self, X, sample_weight):
         """Merge one validated batch into the statistics; return its moments."""
         if self.momentum is not None:
-            _check_unbiased_variance_possible(self, X, sample_weight)
+            _check_unbiased_variance_possible(X, sample_weight)
         started = self._is_started()
         # The exact moments are kept about a fixed origin near the data, in
         # full precision: a float64 mean_ alone would be rounded at every merge
@@ -460,11 +460,13 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         }
 
 
-def _check_unbiased_variance_possible(estimator, X, sample_weight):
+def _check_unbiased_variance_possible(X, sample_weight):
+    # The messages do not name the estimator: ZScoreOutlierDetector raises
+    # them too, through the BatchStandardizer it owns.
     if X.shape[0] < 2:
         raise ValueError(
-            f"{type(estimator).__name__} with momentum got a batch of 1 sample; a "
-            "batch needs at least 2 samples to estimate an unbiased variance."
+            "With momentum, got a batch of 1 sample; a batch needs at least 2 "
+            "samples to estimate an unbiased variance."
         )
     if sample_weight is not None and sample_weight.sum() <= 1:
         raise ValueError(

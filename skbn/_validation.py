@@ -135,6 +135,8 @@ def validate_batch(estimator, X, *, reset, accept_sparse=False, **check_params):
     contains no infinity; NaN is kept. CSR/CSC matrices pass when
     ``accept_sparse`` is true.
     """
+    if not accept_sparse:
+        _reject_sparse(X, estimator)
     return validate_data(
         estimator,
         X,
@@ -152,6 +154,8 @@ def validate_inverse_input(estimator, X, *, copy, accept_sparse=False):
     Transformed data carries the output feature names, not the input ones, so
     only the number of features is checked.
     """
+    if not accept_sparse:
+        _reject_sparse(X, estimator)
     X = check_array(
         X,
         dtype=FLOAT_DTYPES,
@@ -175,6 +179,14 @@ class SparseInputError(TypeError, ValueError):
     estimator checks expect one), and a ValueError, as for any other input
     an estimator cannot take.
     """
+
+
+def _reject_sparse(X, estimator):
+    if sparse.issparse(X):
+        raise SparseInputError(
+            f"{type(estimator).__name__} does not accept sparse matrices here; "
+            "convert X to a dense array (X.toarray())."
+        )
 
 
 def reject_sparse_centering(X, name):
