@@ -98,8 +98,13 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     :meth:`fit`, bit for bit. They are stored as float64; float32 input stays
     float32 on output.
 
-    NaN values are ignored when fitting and kept as NaN by :meth:`transform`.
-    A feature whose range is zero (a constant) maps to ``lo``.
+    NaN values are ignored when fitting and kept as NaN by :meth:`transform`;
+    a feature missing from a whole batch takes its range from the other
+    batches. A feature whose range is zero (a constant) maps to ``lo``. Unlike
+    MinMaxScaler, which treats every range below ``10 * eps`` (about 2.2e-15)
+    as zero, a tiny range is scaled like any other: data measured in units of
+    1e-16 keeps its shape. Only a range so small that ``(hi - lo) / range``
+    overflows is treated as zero.
 
     ``sample_weight`` only decides which rows count: a row of weight 0 is
     absent, and any positive weight is the same as 1 for the extrema (the

@@ -129,9 +129,16 @@ class Extrema:
 
     @classmethod
     def from_batch(cls, X, sample_weight=None):
-        """Extrema of a dense 2-D batch; NaN entries count as absent."""
+        """Extrema of a dense 2-D batch; NaN entries count as absent.
+
+        A batch without rows (or whose weights are all 0) observes nothing:
+        its extrema are NaN, which merging ignores.
+        """
         if sample_weight is not None:
             X = X[sample_weight > 0]
+        if X.shape[0] == 0:
+            nothing = np.full(X.shape[1], np.nan)
+            return cls(min=nothing, max=nothing.copy())
         n_rows = _block_rows(X)
         # fmin/fmax skip NaN (and return NaN only for an all-NaN column); both
         # reductions run on a block while it is in cache.
