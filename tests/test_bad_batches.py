@@ -1,33 +1,76 @@
-"""partial_fit is transactional: a rejected batch leaves no trace.
+"""fit and partial_fit are transactional: a rejected batch leaves no trace.
 
-DESIGN: a batch that raises leaves every fitted attribute exactly as it was;
-a rejected first batch leaves no fitted attribute at all (not even
-``n_features_in_`` or ``feature_names_in_``); the next good batch continues
-as if the bad one never came.
+A batch that raises leaves every fitted attribute exactly as it was, private
+state included; a rejected first batch leaves no fitted attribute at all (not
+even ``n_features_in_`` or ``feature_names_in_``); the next good batch
+continues as if the bad one never came. Every estimator is held to this, in
+each of the settings below, and checked against an independent reference.
 """
 
 import copy
 import dataclasses
 import re
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from numpy.testing import assert_allclose
-from sklearn.preprocessing import StandardScaler
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from skbn import BatchStandardizer
+from skbn import BatchStandardizer, MinMaxNormalizer, ZScoreOutlierDetector
 
 N_FEATURES = 5
 COLUMNS = ["a", "b", "c", "d", "e"]
 
+
+@dataclasses.dataclass
+class Setting:
+    """An estimator class with the parameters it is built with."""
+
+    cls: type
+    name: str
+    params: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def id(self):
+        return f"{self.cls.__name__}-{self.name}"
+
+    @property
+    def momentum(self):
+        return self.params.get("momentum")
+
+    @property
+    def methods(self):
+        return FIT_METHODS[self.cls]
+
+    def make(self):
+        return self.cls(**self.params)
+
+
+FIT_METHODS = {
+    BatchStandardizer: ["partial_fit", "partial_fit_transform"],
+    MinMaxNormalizer: ["partial_fit"],
+    ZScoreOutlierDetector: ["partial_fit"],
+}
+
 SETTINGS = [
-    pytest.param({}, id="default"),
-    pytest.param({"momentum": 0.1, "eps": 1e-5}, id="momentum"),
-    pytest.param({"with_mean": False}, id="with_mean_false"),
+    Setting(BatchStandardizer, "default"),
+    Setting(BatchStandardizer, "momentum", {"momentum": 0.1, "eps": 1e-5}),
+    Setting(BatchStandardizer, "with_mean_false", {"with_mean": False}),
+    Setting(MinMaxNormalizer, "default"),
+    Setting(
+        MinMaxNormalizer, "feature_range_clip", {"feature_range": (-1, 1), "clip": True}
+    ),
+    Setting(MinMaxNormalizer, "data_range", {"data_range": (0, 255)}),
+    Setting(ZScoreOutlierDetector, "default"),
+    Setting(ZScoreOutlierDetector, "threshold", {"threshold": 2.0}),
+    Setting(ZScoreOutlierDetector, "momentum", {"threshold": 2.0, "momentum": 0.2}),
 ]
 
-METHODS = ["partial_fit", "partial_fit_transform"]
+
+def setting_params(settings=SETTINGS):
+    return [pytest.param(setting, id=setting.id) for setting in settings]
 
 
 def good_batches():
@@ -42,8 +85,19 @@ def good_x(n_samples=6):
 
 
 # ---------------------------------------------------------------------------
-# The catalogue of bad batches: (id, X, sample_weight, match)
+# The catalogue of bad batches
 # ---------------------------------------------------------------------------
+
+
+class Case(NamedTuple):
+    id: str
+    X: object
+    sample_weight: object
+    match: str
+    error: type = ValueError
+
+    def raises(self):
+        return pytest.raises(self.error, match=self.match)
 
 
 def with_value(value, row=2, col=1):
@@ -61,14 +115,14 @@ def strings():
 def bad_x_cases():
     """Bad data that is bad for every estimator, fitted or not."""
     return [
-        ("+inf", with_value(np.inf), None, "infinity"),
-        ("-inf", with_value(-np.inf), None, "infinity"),
-        ("string", strings(), None, "string"),
-        ("unicode", np.full((6, N_FEATURES), "a"), None, "string"),
-        ("complex", good_x() + 1j, None, "[Cc]omplex"),
-        ("1-D", good_x()[0], None, "2D array"),
-        ("3-D", good_x()[None], None, "dim 3"),
-        ("0 rows", np.empty((0, N_FEATURES)), None, "0 sample"),
+        Case("+inf", with_value(np.inf), None, "infinity"),
+        Case("-inf", with_value(-np.inf), None, "infinity"),
+        Case("string", strings(), None, "string"),
+        Case("unicode", np.full((6, N_FEATURES), "a"), None, "string"),
+        Case("complex", good_x() + 1j, None, "[Cc]omplex"),
+        Case("1-D", good_x()[0], None, "2D array"),
+        Case("3-D", good_x()[None], None, "dim 3"),
+        Case("0 rows", np.empty((0, N_FEATURES)), None, "0 sample"),
     ]
 
 
@@ -80,69 +134,85 @@ def bad_weight_cases():
     inf_weight = np.ones(6)
     inf_weight[0] = np.inf
     return [
-        ("negative weight", good_x(), negative, "sample_weight.*negative"),
-        ("short weights", good_x(), np.ones(4), r"sample_weight.*shape \(6,\)"),
-        ("long weights", good_x(), np.ones(7), r"sample_weight.*shape \(6,\)"),
-        ("2-D weights", good_x(), np.ones((6, 1)), r"sample_weight.*shape"),
-        ("all-zero weights", good_x(), np.zeros(6), "sample_weight.*all zero"),
-        ("NaN weight", good_x(), nan_weight, "sample_weight.*(NaN|finite)"),
-        ("inf weight", good_x(), inf_weight, "sample_weight.*(inf|finite)"),
+        Case("negative weight", good_x(), negative, "sample_weight.*negative"),
+        Case("short weights", good_x(), np.ones(4), r"sample_weight.*shape \(6,\)"),
+        Case("long weights", good_x(), np.ones(7), r"sample_weight.*shape \(6,\)"),
+        Case("2-D weights", good_x(), np.ones((6, 1)), r"sample_weight.*shape"),
+        Case("all-zero weights", good_x(), np.zeros(6), "sample_weight.*all zero"),
+        Case("NaN weight", good_x(), nan_weight, "sample_weight.*(NaN|finite)"),
+        Case("inf weight", good_x(), inf_weight, "sample_weight.*(inf|finite)"),
     ]
 
 
-def setting_specific_cases(params):
-    cases = []
-    if params.get("with_mean", True):
-        cases.append(
-            ("sparse", sp.csr_matrix(good_x()), None, "sparse"),
-        )
-        cases.append(
-            ("sparse csc", sp.csc_matrix(good_x()), None, "sparse"),
-        )
-    if params.get("momentum") is not None:
-        cases.append(("1 row", good_x(1), None, "1 sample"))
-        cases.append(
-            ("1 row, weight 5", good_x(1), np.array([5.0]), "1 sample"),
-        )
-        cases.append(
-            ("weights sum to 1", good_x(), np.full(6, 1 / 6), "sum to more than 1")
-        )
-        one_row_counts = np.zeros(6)
-        one_row_counts[2] = 1.0
-        cases.append(
-            ("one weight of 1", good_x(), one_row_counts, "sum to more than 1")
-        )
-        cases.append(
-            ("weights sum < 1", good_x(), np.full(6, 0.1), "sum to more than 1")
-        )
-    return cases
-
-
-def cases_for(params, *, fitted):
-    cases = bad_x_cases() + bad_weight_cases() + setting_specific_cases(params)
-    if fitted:
-        message = (
-            "X has 3 features, but BatchStandardizer is expecting 5 features as input"
-        )
-        cases.append(
-            ("3 features", good_x()[:, :3], None, re.escape(message)),
-        )
-        cases.append(
-            ("7 features", np.hstack([good_x(), good_x()[:, :2]]), None, "7 features"),
-        )
-    return cases
-
-
-def all_case_params(*, fitted):
+def sparse_cases(setting):
+    if setting.cls is BatchStandardizer:
+        if not setting.params.get("with_mean", True):
+            return []
+        # Centering would densify: BatchStandardizer's own error, a ValueError.
+        error = ValueError
+    else:
+        # Dense-only estimators reject sparse input as scikit-learn does.
+        error = TypeError
     return [
-        pytest.param(params.values[0], case, id=f"{params.id}-{case[0]}")
-        for params in SETTINGS
-        for case in cases_for(params.values[0], fitted=fitted)
+        Case("sparse", sp.csr_matrix(good_x()), None, "[Ss]parse", error),
+        Case("sparse csc", sp.csc_matrix(good_x()), None, "[Ss]parse", error),
+    ]
+
+
+def momentum_cases(setting):
+    # BatchNorm's unbiased variance needs more than one sample's worth of
+    # weight in every batch.
+    if setting.momentum is None:
+        return []
+    one_row_counts = np.zeros(6)
+    one_row_counts[2] = 1.0
+    return [
+        Case("1 row", good_x(1), None, "1 sample"),
+        Case("1 row, weight 5", good_x(1), np.array([5.0]), "1 sample"),
+        Case("weights sum to 1", good_x(), np.full(6, 1 / 6), "sum to more than 1"),
+        Case("one weight of 1", good_x(), one_row_counts, "sum to more than 1"),
+        Case("weights sum < 1", good_x(), np.full(6, 0.1), "sum to more than 1"),
+    ]
+
+
+def cases_for(setting, *, fitted):
+    cases = (
+        bad_x_cases()
+        + bad_weight_cases()
+        + sparse_cases(setting)
+        + momentum_cases(setting)
+    )
+    if fitted:
+        name = setting.cls.__name__
+        message = f"X has 3 features, but {name} is expecting 5 features as input"
+        cases.append(Case("3 features", good_x()[:, :3], None, re.escape(message)))
+        cases.append(
+            Case(
+                "7 features", np.hstack([good_x(), good_x()[:, :2]]), None, "7 features"
+            )
+        )
+    return cases
+
+
+def case_params(*, fitted, settings=SETTINGS):
+    return [
+        pytest.param(setting, case, id=f"{setting.id}-{case.id}")
+        for setting in settings
+        for case in cases_for(setting, fitted=fitted)
+    ]
+
+
+def case_method_params(*, fitted):
+    return [
+        pytest.param(setting, case, method, id=f"{setting.id}-{case.id}-{method}")
+        for setting in SETTINGS
+        for case in cases_for(setting, fitted=fitted)
+        for method in setting.methods
     ]
 
 
 # ---------------------------------------------------------------------------
-# Helpers: state snapshot and independent expectations
+# Helpers: state snapshot
 # ---------------------------------------------------------------------------
 
 
@@ -166,7 +236,7 @@ def assert_same_value(old, new, where):
     elif isinstance(old, dict):
         assert old.keys() == new.keys(), where
         for key in old:
-            assert_same_value(old[key], new[key], where)
+            assert_same_value(old[key], new[key], f"{where}.{key}")
     elif isinstance(old, (list, tuple)):
         assert len(old) == len(new), where
         for a, b in zip(old, new, strict=True):
@@ -188,19 +258,32 @@ def fitted_attributes(est):
     return sorted(key for key in vars(est) if key.endswith("_"))
 
 
+def assert_unfitted(est, setting):
+    assert fitted_attributes(est) == []
+    # Private state (such as the detector's standardizer) must not appear
+    # either: the estimator is exactly a freshly built one.
+    assert vars(est) == vars(setting.make())
+
+
 def feed(est, batches, method="partial_fit"):
     for batch in batches:
         getattr(est, method)(batch)
     return est
 
 
-def expected_stats(params, batches):
-    """Independent reference: StandardScaler, or BatchNorm's update written out."""
-    momentum = params.get("momentum")
-    if momentum is None:
-        ref = StandardScaler(with_mean=params.get("with_mean", True))
-        ref.fit(np.vstack(batches))
-        return ref.mean_, ref.var_
+def output(est, X):
+    if isinstance(est, ZScoreOutlierDetector):
+        return est.score_samples(X)
+    return est.transform(X)
+
+
+# ---------------------------------------------------------------------------
+# Independent references
+# ---------------------------------------------------------------------------
+
+
+def batchnorm_recursion(momentum, batches):
+    """BatchNorm's running mean and unbiased variance, written out."""
     mean = batches[0].mean(axis=0)
     var = batches[0].var(axis=0, ddof=1)
     for batch in batches[1:]:
@@ -209,17 +292,113 @@ def expected_stats(params, batches):
     return mean, var
 
 
-def assert_continues_like_good_batches_only(est, params, good, method):
-    fresh = feed(BatchStandardizer(**params), good, method)
-    assert fitted_attributes(est) == fitted_attributes(fresh)
-    assert_state_equal(snapshot(fresh), est)
-    mean, var = expected_stats(params, good)
+def expected_stats(params, batches):
+    """StandardScaler, or BatchNorm's update written out."""
+    momentum = params.get("momentum")
+    if momentum is None:
+        ref = StandardScaler(with_mean=params.get("with_mean", True))
+        ref.fit(np.vstack(batches))
+        return ref.mean_, ref.var_
+    return batchnorm_recursion(momentum, batches)
+
+
+def probe(batches):
+    """The data, and rows reaching beyond its range on both sides of every feature."""
+    X = np.vstack(batches)
+    middle = (X.max(axis=0) + X.min(axis=0)) / 2
+    return np.vstack([X, middle + 2 * (X - middle)])
+
+
+def named_like(est, X):
+    """X with the column names the estimator was fitted with, if any."""
+    if not hasattr(est, "feature_names_in_"):
+        return X
+    pd = pytest.importorskip("pandas")
+    return pd.DataFrame(X, columns=est.feature_names_in_)
+
+
+def check_standardizer(est, setting, batches):
+    mean, var = expected_stats(setting.params, batches)
     assert_allclose(est.mean_, mean, rtol=1e-12)
     assert_allclose(est.var_, var, rtol=1e-12)
-    assert est.n_batches_seen_ == len(good)
+
+
+def check_minmax(est, setting, batches):
+    X = np.vstack(batches)
+    lo, hi = setting.params.get("feature_range", (0, 1))
+    clip = setting.params.get("clip", False)
+    data_range = setting.params.get("data_range")
+    if data_range is None:
+        ref = MinMaxScaler(feature_range=(lo, hi), clip=clip).fit(X)
+        expected = {
+            name: getattr(ref, name)
+            for name in ("data_min_", "data_max_", "data_range_", "scale_", "min_")
+        }
+        expected_output = ref.transform(probe(batches))
+    else:
+        low, high = data_range
+        scale = (hi - lo) / (high - low)
+        expected = {
+            "data_min_": np.full(N_FEATURES, low),
+            "data_max_": np.full(N_FEATURES, high),
+            "data_range_": np.full(N_FEATURES, high - low),
+            "scale_": np.full(N_FEATURES, scale),
+            "min_": np.full(N_FEATURES, lo - low * scale),
+        }
+        expected_output = (probe(batches) - low) / (high - low) * (hi - lo) + lo
+        if clip:
+            expected_output = np.clip(expected_output, lo, hi)
+    for name, value in expected.items():
+        assert_allclose(getattr(est, name), value, rtol=1e-12, err_msg=name)
+    assert est.n_samples_seen_ == len(X)
+    assert est.n_features_in_ == N_FEATURES
+    assert_allclose(
+        est.transform(named_like(est, probe(batches))), expected_output, atol=1e-12
+    )
+
+
+def check_detector(est, setting, batches):
+    if setting.momentum is None:
+        X = np.vstack(batches)
+        mean, var = X.mean(axis=0), X.var(axis=0)
+    else:
+        mean, var = batchnorm_recursion(setting.momentum, batches)
+    threshold = setting.params.get("threshold", 3.0)
+    assert_allclose(est.mean_, mean, rtol=1e-12)
+    assert_allclose(est.var_, var, rtol=1e-12)
+    assert_allclose(est.scale_, np.sqrt(var), rtol=1e-12)
+    assert est.n_batches_seen_ == len(batches)
+    assert est.n_samples_seen_ == sum(len(batch) for batch in batches)
+    assert est.offset_ == -threshold
+    P = probe(batches)
+    largest_z = np.max(np.abs(P - mean) / np.sqrt(var), axis=1)
+    assert_allclose(est.score_samples(named_like(est, P)), -largest_z, rtol=1e-12)
+    assert_array_equal(
+        est.predict(named_like(est, P)), np.where(largest_z > threshold, -1, 1)
+    )
+
+
+REFERENCES = {
+    BatchStandardizer: check_standardizer,
+    MinMaxNormalizer: check_minmax,
+    ZScoreOutlierDetector: check_detector,
+}
+
+
+def assert_matches_reference(est, setting, batches):
+    REFERENCES[setting.cls](est, setting, batches)
+
+
+def assert_continues_like_good_batches_only(est, setting, good, method):
+    fresh = feed(setting.make(), good, method)
+    assert fitted_attributes(est) == fitted_attributes(fresh)
+    assert_state_equal(snapshot(fresh), est)
+    assert_matches_reference(est, setting, good)
+    if hasattr(est, "n_batches_seen_"):
+        assert est.n_batches_seen_ == len(good)
     assert est.n_samples_seen_ == sum(len(batch) for batch in good)
     X = np.vstack(good)
-    assert np.array_equal(est.transform(X), fresh.transform(X))
+    assert np.array_equal(output(est, X), output(fresh, X))
 
 
 # ---------------------------------------------------------------------------
@@ -227,34 +406,44 @@ def assert_continues_like_good_batches_only(est, params, good, method):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize(("params", "case"), all_case_params(fitted=True))
-def test_bad_batch_leaves_state_unchanged(params, case, method):
-    _, X_bad, weight_bad, match = case
+@pytest.mark.parametrize(("setting", "case", "method"), case_method_params(fitted=True))
+def test_bad_batch_leaves_state_unchanged(setting, case, method):
     good = good_batches()
-    est = feed(BatchStandardizer(**params), good[:1], method)
+    est = feed(setting.make(), good[:1], method)
     before = snapshot(est)
-    with pytest.raises(ValueError, match=match):
-        getattr(est, method)(X_bad, sample_weight=weight_bad)
+    with case.raises():
+        getattr(est, method)(case.X, sample_weight=case.sample_weight)
     assert_state_equal(before, est)
     feed(est, good[1:], method)
-    assert_continues_like_good_batches_only(est, params, good, method)
+    assert_continues_like_good_batches_only(est, setting, good, method)
 
 
-@pytest.mark.parametrize(("params", "case"), all_case_params(fitted=True))
-def test_several_bad_batches_in_a_row(params, case):
-    _, X_bad, weight_bad, match = case
+@pytest.mark.parametrize(("setting", "case"), case_params(fitted=True))
+def test_several_bad_batches_in_a_row(setting, case):
     good = good_batches()
-    est = BatchStandardizer(**params)
+    est = setting.make()
     est.partial_fit(good[0])
     for _ in range(2):
-        with pytest.raises(ValueError, match=match):
-            est.partial_fit(X_bad, sample_weight=weight_bad)
+        with case.raises():
+            est.partial_fit(case.X, sample_weight=case.sample_weight)
     est.partial_fit(good[1])
-    with pytest.raises(ValueError, match=match):
-        est.partial_fit(X_bad, sample_weight=weight_bad)
+    with case.raises():
+        est.partial_fit(case.X, sample_weight=case.sample_weight)
     est.partial_fit(good[2])
-    assert_continues_like_good_batches_only(est, params, good, "partial_fit")
+    assert_continues_like_good_batches_only(est, setting, good, "partial_fit")
+
+
+@pytest.mark.parametrize("setting", setting_params())
+def test_whole_catalogue_in_a_row(setting):
+    good = good_batches()
+    est = feed(setting.make(), good[:2])
+    before = snapshot(est)
+    for case in cases_for(setting, fitted=True):
+        with case.raises():
+            est.partial_fit(case.X, sample_weight=case.sample_weight)
+    assert_state_equal(before, est)
+    est.partial_fit(good[2])
+    assert_continues_like_good_batches_only(est, setting, good, "partial_fit")
 
 
 # ---------------------------------------------------------------------------
@@ -262,38 +451,35 @@ def test_several_bad_batches_in_a_row(params, case):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize(("params", "case"), all_case_params(fitted=False))
-def test_rejected_first_batch_leaves_no_fitted_attribute(params, case, method):
-    _, X_bad, weight_bad, match = case
-    est = BatchStandardizer(**params)
-    with pytest.raises(ValueError, match=match):
-        getattr(est, method)(X_bad, sample_weight=weight_bad)
-    assert fitted_attributes(est) == []
-    assert vars(est) == vars(BatchStandardizer(**params))
+@pytest.mark.parametrize(
+    ("setting", "case", "method"), case_method_params(fitted=False)
+)
+def test_rejected_first_batch_leaves_no_fitted_attribute(setting, case, method):
+    est = setting.make()
+    with case.raises():
+        getattr(est, method)(case.X, sample_weight=case.sample_weight)
+    assert_unfitted(est, setting)
     good = good_batches()
     feed(est, good, method)
-    assert_continues_like_good_batches_only(est, params, good, method)
+    assert_continues_like_good_batches_only(est, setting, good, method)
 
 
-@pytest.mark.parametrize("params", SETTINGS)
-def test_rejected_first_dataframe_leaves_no_feature_names(params):
+@pytest.mark.parametrize("setting", setting_params())
+def test_rejected_first_dataframe_leaves_no_feature_names(setting):
     pd = pytest.importorskip("pandas")
     X_bad = with_value(np.inf)
-    est = BatchStandardizer(**params)
+    est = setting.make()
     with pytest.raises(ValueError, match="infinity"):
         est.partial_fit(pd.DataFrame(X_bad, columns=COLUMNS))
     assert not hasattr(est, "feature_names_in_")
     assert not hasattr(est, "n_features_in_")
-    assert fitted_attributes(est) == []
+    assert_unfitted(est, setting)
     good = good_batches()
     other = ["v", "w", "x", "y", "z"]
     for batch in good:
         est.partial_fit(pd.DataFrame(batch, columns=other))
     assert list(est.feature_names_in_) == other
-    mean, var = expected_stats(params, good)
-    assert_allclose(est.mean_, mean, rtol=1e-12)
-    assert_allclose(est.var_, var, rtol=1e-12)
+    assert_matches_reference(est, setting, good)
 
 
 # ---------------------------------------------------------------------------
@@ -306,11 +492,11 @@ def test_rejected_first_dataframe_leaves_no_feature_names(params):
     [["f", "g", "h", "i", "j"], ["a", "b", "c", "e", "d"]],
     ids=["other names", "other order"],
 )
-@pytest.mark.parametrize("params", SETTINGS)
-def test_dataframe_with_wrong_column_names_is_rejected(params, columns):
+@pytest.mark.parametrize("setting", setting_params())
+def test_dataframe_with_wrong_column_names_is_rejected(setting, columns):
     pd = pytest.importorskip("pandas")
     good = good_batches()
-    est = BatchStandardizer(**params)
+    est = setting.make()
     est.partial_fit(pd.DataFrame(good[0], columns=COLUMNS))
     before = snapshot(est)
     with pytest.raises(ValueError, match="feature names"):
@@ -319,13 +505,28 @@ def test_dataframe_with_wrong_column_names_is_rejected(params, columns):
     assert list(est.feature_names_in_) == COLUMNS
     for batch in good[1:]:
         est.partial_fit(pd.DataFrame(batch, columns=COLUMNS))
-    fresh = BatchStandardizer(**params)
+    fresh = setting.make()
     for batch in good:
         fresh.partial_fit(pd.DataFrame(batch, columns=COLUMNS))
     assert_state_equal(snapshot(fresh), est)
-    mean, var = expected_stats(params, good)
-    assert_allclose(est.mean_, mean, rtol=1e-12)
-    assert_allclose(est.var_, var, rtol=1e-12)
+    assert_matches_reference(est, setting, good)
+
+
+@pytest.mark.parametrize("setting", setting_params())
+def test_failed_fit_keeps_the_feature_names(setting):
+    # fit starts over, so the names are dropped while validating a new X: a
+    # rejected X must bring them back.
+    pd = pytest.importorskip("pandas")
+    good = good_batches()
+    est = setting.make().fit(pd.DataFrame(good[0], columns=COLUMNS))
+    before = snapshot(est)
+    with pytest.raises(ValueError, match="infinity"):
+        est.fit(with_value(np.inf))
+    assert_state_equal(before, est)
+    with pytest.raises(ValueError, match="infinity"):
+        est.fit(pd.DataFrame(with_value(np.inf), columns=["v", "w", "x", "y", "z"]))
+    assert_state_equal(before, est)
+    assert list(est.feature_names_in_) == COLUMNS
 
 
 # ---------------------------------------------------------------------------
@@ -333,34 +534,28 @@ def test_dataframe_with_wrong_column_names_is_rejected(params, columns):
 # ---------------------------------------------------------------------------
 
 
-def fit_failure_params():
-    # fit forgets the old state, so a new number of features is not an error.
-    return [
-        pytest.param(params.values[0], case, id=f"{params.id}-{case[0]}")
-        for params in SETTINGS
-        for case in cases_for(params.values[0], fitted=False)
-    ]
-
-
-@pytest.mark.parametrize(("params", "case"), fit_failure_params())
-def test_failed_fit_leaves_fitted_estimator_unchanged(params, case):
-    _, X_bad, weight_bad, match = case
+# fit forgets the old state, so a new number of features is not an error.
+@pytest.mark.parametrize(("setting", "case"), case_params(fitted=False))
+def test_failed_fit_leaves_fitted_estimator_unchanged(setting, case):
     good = good_batches()
-    est = feed(BatchStandardizer(**params), good[:2])
+    est = feed(setting.make(), good[:2])
     before = snapshot(est)
-    with pytest.raises(ValueError, match=match):
-        est.fit(X_bad, sample_weight=weight_bad)
+    with case.raises():
+        est.fit(case.X, sample_weight=case.sample_weight)
     assert_state_equal(before, est)
     est.partial_fit(good[2])
-    assert_continues_like_good_batches_only(est, params, good, "partial_fit")
+    assert_continues_like_good_batches_only(est, setting, good, "partial_fit")
 
 
-@pytest.mark.parametrize("params", SETTINGS)
-def test_failed_fit_on_unfitted_estimator_leaves_nothing(params):
-    est = BatchStandardizer(**params)
-    with pytest.raises(ValueError, match="infinity"):
-        est.fit(with_value(np.inf))
-    assert fitted_attributes(est) == []
+@pytest.mark.parametrize(("setting", "case"), case_params(fitted=False))
+def test_failed_fit_on_unfitted_estimator_leaves_nothing(setting, case):
+    est = setting.make()
+    with case.raises():
+        est.fit(case.X, sample_weight=case.sample_weight)
+    assert_unfitted(est, setting)
+    good = good_batches()
+    est.fit(good[0])
+    assert_matches_reference(est, setting, good[:1])
 
 
 @pytest.mark.parametrize("fitted", [False, True])
@@ -368,8 +563,11 @@ def test_fit_failing_in_a_later_batch_of_its_training_pass(fitted):
     # batch_size=5 feeds rows [0:5], [5:10], [10:15], [15:19]; the weights of
     # the second batch sum to 1, which momentum mode rejects after the first
     # batch was already merged: the whole fit must fail without a trace.
+    setting = Setting(
+        BatchStandardizer, "batch_size", {"momentum": 0.1, "batch_size": 5}
+    )
     good = good_batches()
-    est = BatchStandardizer(momentum=0.1, batch_size=5)
+    est = setting.make()
     if fitted:
         est.partial_fit(good[0])
     before = snapshot(est)
@@ -382,9 +580,7 @@ def test_fit_failing_in_a_later_batch_of_its_training_pass(fitted):
     assert_state_equal(before, est)
     if fitted:
         feed(est, good[1:])
-        assert_continues_like_good_batches_only(
-            est, {"momentum": 0.1, "batch_size": 5}, good, "partial_fit"
-        )
+        assert_continues_like_good_batches_only(est, setting, good, "partial_fit")
     else:
         assert fitted_attributes(est) == []
 
@@ -393,70 +589,138 @@ def test_fit_failing_in_a_later_batch_of_its_training_pass(fitted):
 # Invalid parameters: ValueError from fit, naming the parameter
 # ---------------------------------------------------------------------------
 
-INVALID_PARAMS = [
-    ({"momentum": 0}, "momentum"),
-    ({"momentum": 0.0}, "momentum"),
-    ({"momentum": -0.1}, "momentum"),
-    ({"momentum": 1.5}, "momentum"),
-    ({"momentum": True}, "momentum"),
-    ({"momentum": np.nan}, "momentum"),
-    ({"momentum": "0.1"}, "momentum"),
-    ({"eps": -1}, "eps"),
-    ({"eps": np.nan}, "eps"),
-    ({"eps": np.inf}, "eps"),
-    ({"eps": None}, "eps"),
-    ({"with_mean": "yes"}, "with_mean"),
-    ({"with_std": "no"}, "with_std"),
-    ({"copy": "no"}, "copy"),
-    ({"gamma": np.ones(3)}, "gamma"),
-    ({"gamma": np.ones((5, 1))}, "gamma"),
-    ({"gamma": np.inf}, "gamma"),
-    ({"gamma": np.array([1.0, 1.0, np.nan, 1.0, 1.0])}, "gamma"),
-    ({"gamma": "big"}, "gamma"),
-    ({"beta": np.zeros(6)}, "beta"),
-    ({"beta": -np.inf}, "beta"),
-    ({"batch_size": 0}, "batch_size"),
-    ({"batch_size": -5}, "batch_size"),
-    ({"batch_size": 2.5}, "batch_size"),
-    ({"batch_size": 1, "momentum": 0.1}, "batch_size"),
-]
+INVALID_PARAMS = {
+    BatchStandardizer: [
+        ({"momentum": 0}, "momentum"),
+        ({"momentum": 0.0}, "momentum"),
+        ({"momentum": -0.1}, "momentum"),
+        ({"momentum": 1.5}, "momentum"),
+        ({"momentum": True}, "momentum"),
+        ({"momentum": np.nan}, "momentum"),
+        ({"momentum": "0.1"}, "momentum"),
+        ({"eps": -1}, "eps"),
+        ({"eps": np.nan}, "eps"),
+        ({"eps": np.inf}, "eps"),
+        ({"eps": None}, "eps"),
+        ({"with_mean": "yes"}, "with_mean"),
+        ({"with_std": "no"}, "with_std"),
+        ({"copy": "no"}, "copy"),
+        ({"gamma": np.ones(3)}, "gamma"),
+        ({"gamma": np.ones((5, 1))}, "gamma"),
+        ({"gamma": np.inf}, "gamma"),
+        ({"gamma": np.array([1.0, 1.0, np.nan, 1.0, 1.0])}, "gamma"),
+        ({"gamma": "big"}, "gamma"),
+        ({"beta": np.zeros(6)}, "beta"),
+        ({"beta": -np.inf}, "beta"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"batch_size": -5}, "batch_size"),
+        ({"batch_size": 2.5}, "batch_size"),
+        ({"batch_size": 1, "momentum": 0.1}, "batch_size"),
+    ],
+    MinMaxNormalizer: [
+        ({"feature_range": (1, 0)}, "feature_range"),
+        ({"feature_range": (0, 0)}, "feature_range"),
+        ({"feature_range": (0, np.inf)}, "feature_range"),
+        ({"feature_range": (np.nan, 1)}, "feature_range"),
+        ({"feature_range": (0, 1, 2)}, "feature_range"),
+        ({"feature_range": 1}, "feature_range"),
+        ({"feature_range": "01"}, "feature_range"),
+        ({"feature_range": (np.zeros(5), np.ones(5))}, "feature_range"),
+        ({"data_range": (np.zeros(3), np.ones(3))}, "data_range"),
+        ({"data_range": (0, np.full(6, 255.0))}, "data_range"),
+        ({"data_range": (np.zeros((5, 1)), 255)}, "data_range"),
+        ({"data_range": (1, 1)}, "data_range"),
+        ({"data_range": (255, 0)}, "data_range"),
+        (
+            {"data_range": (np.zeros(5), np.array([1.0, 1.0, 0.0, 1.0, 1.0]))},
+            "data_range",
+        ),
+        ({"data_range": (0, np.inf)}, "data_range"),
+        ({"data_range": (np.nan, 255)}, "data_range"),
+        ({"data_range": ("a", "b")}, "data_range"),
+        ({"data_range": 255}, "data_range"),
+        ({"data_range": (0, 128, 255)}, "data_range"),
+        ({"clip": "yes"}, "clip"),
+        ({"copy": "no"}, "copy"),
+    ],
+    ZScoreOutlierDetector: [
+        ({"threshold": 0}, "threshold"),
+        ({"threshold": 0.0}, "threshold"),
+        ({"threshold": -1.0}, "threshold"),
+        ({"threshold": np.nan}, "threshold"),
+        ({"threshold": np.inf}, "threshold"),
+        ({"threshold": True}, "threshold"),
+        ({"threshold": "3"}, "threshold"),
+        ({"threshold": None}, "threshold"),
+        ({"threshold": np.full(5, 3.0)}, "threshold"),
+        ({"momentum": 0.0}, "momentum"),
+        ({"momentum": -0.1}, "momentum"),
+        ({"momentum": 1.5}, "momentum"),
+        ({"momentum": True}, "momentum"),
+        ({"momentum": np.nan}, "momentum"),
+        ({"momentum": "0.2"}, "momentum"),
+    ],
+}
+
+
+def params_id(params):
+    return ",".join(f"{key}={value!r}" for key, value in params.items())
 
 
 def invalid_param_cases():
     return [
-        pytest.param(params, name, id=",".join(f"{k}={v!r}" for k, v in params.items()))
-        for params, name in INVALID_PARAMS
+        pytest.param(
+            cls, params, name, method, id=f"{cls.__name__}-{params_id(params)}-{method}"
+        )
+        for cls, cases in INVALID_PARAMS.items()
+        for params, name in cases
+        for method in ["fit", *FIT_METHODS[cls]]
     ]
 
 
-@pytest.mark.parametrize("method", ["fit", "partial_fit", "partial_fit_transform"])
-@pytest.mark.parametrize(("params", "name"), invalid_param_cases())
-def test_invalid_parameter_raises_from_fit(params, name, method):
-    est = BatchStandardizer(**params)  # __init__ only stores
+def invalid_param_after_fitting_cases():
+    return [
+        pytest.param(setting, params, name, id=f"{setting.id}-{params_id(params)}")
+        for setting in SETTINGS
+        for params, name in INVALID_PARAMS[setting.cls]
+    ]
+
+
+@pytest.mark.parametrize(("cls", "params", "name", "method"), invalid_param_cases())
+def test_invalid_parameter_raises_from_fit(cls, params, name, method):
+    est = cls(**params)  # __init__ only stores
     assert est.get_params()[next(iter(params))] is next(iter(params.values()))
     with pytest.raises(ValueError, match=name):
         getattr(est, method)(good_x())
     assert fitted_attributes(est) == []
+    assert vars(est).keys() == vars(cls()).keys()
 
 
-@pytest.mark.parametrize(("params", "name"), invalid_param_cases())
-def test_invalid_parameter_set_after_fitting_leaves_state_unchanged(params, name):
+@pytest.mark.parametrize(
+    ("setting", "params", "name"), invalid_param_after_fitting_cases()
+)
+def test_invalid_parameter_set_after_fitting_leaves_state_unchanged(
+    setting, params, name
+):
     good = good_batches()
-    est = BatchStandardizer().fit(good[0])
+    est = feed(setting.make(), good[:1])
+    valid = {key: est.get_params()[key] for key in params}
     est.set_params(**params)
     before = snapshot(est)
     with pytest.raises(ValueError, match=name):
         est.partial_fit(good[1])
     assert_state_equal(before, est)
+    est.set_params(**valid)
+    feed(est, good[1:])
+    assert_continues_like_good_batches_only(est, setting, good, "partial_fit")
 
 
-@pytest.mark.parametrize("params", [{}, {"with_mean": False}])
-def test_one_row_batches_are_fine_without_momentum(params):
-    good = good_batches()
-    X = np.vstack(good)
-    est = BatchStandardizer(**params)
-    for row in X:
-        est.partial_fit(row[None, :])
-    mean, var = expected_stats(params, [X])
-    assert_allclose(est.mean_, mean, rtol=1e-12)
-    assert_allclose(est.var_, var, rtol=1e-12)
+@pytest.mark.parametrize(
+    "setting",
+    setting_params([setting for setting in SETTINGS if setting.momentum is None]),
+)
+def test_one_row_batches_are_fine_without_momentum(setting):
+    X = np.vstack(good_batches())
+    rows = [row[None, :] for row in X]
+    est = feed(setting.make(), rows)
+    assert_matches_reference(est, setting, rows)

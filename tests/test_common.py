@@ -1,4 +1,4 @@
-"""scikit-learn's estimator checks, on every estimator and DESIGN setting."""
+"""scikit-learn's estimator checks, on every estimator and its documented settings."""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 

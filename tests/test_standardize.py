@@ -313,7 +313,7 @@ def test_near_constant_feature_in_momentum_mode_gets_unit_scale(value, rng):
 
 
 def test_partial_fit_far_from_zero_matches_exact_statistics(rng):
-    # DESIGN: any split gives the one-fit mean_/var_ to ~1e-12 relative.
+    # The contract: any split gives the one-fit mean_/var_ to ~1e-12 relative.
     # 1e9 + N(0, 1) is the data skbn._affine names; X - 1e9 is exact here
     # (Sterbenz), so the reference needs no extra precision.
     offset = 1e9

@@ -9,6 +9,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 
 from skbn._stats import (
+    _BLOCK_VALUES,
+    Extrema,
     Moments,
     exponential_moving_update,
     merge_pairwise,
@@ -760,3 +762,211 @@ def test_safe_scale_small_variance_at_large_offset_is_not_constant(rng):
     scale = safe_scale(moments.var, moments.mean, moments.weight, 0.0)
     _, var = fsum_mean_var(X)
     assert_allclose(scale, np.sqrt(var), rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# Extrema
+
+
+def reference_extrema(X, sample_weight=None):
+    """Per-feature min and max of the non-NaN values in rows of positive weight."""
+    X = np.asarray(X, dtype=np.float64)
+    if sample_weight is not None:
+        X = X[np.asarray(sample_weight) > 0]
+    lows, highs = [], []
+    for column in X.T:
+        seen = column[~np.isnan(column)]
+        lows.append(seen.min() if seen.size else np.nan)
+        highs.append(seen.max() if seen.size else np.nan)
+    return np.array(lows), np.array(highs)
+
+
+def assert_extrema_equal(extrema, low, high):
+    assert extrema.min.dtype == np.float64
+    assert extrema.max.dtype == np.float64
+    assert_array_equal(extrema.min, low)
+    assert_array_equal(extrema.max, high)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_extrema_from_batch_matches_numpy_min_max(rng, dtype):
+    X = make_data(rng).astype(dtype)
+    extrema = Extrema.from_batch(X)
+    # float32 extrema are exact in float64: no rounding anywhere.
+    assert_extrema_equal(
+        extrema,
+        X.min(axis=0).astype(np.float64),
+        X.max(axis=0).astype(np.float64),
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_extrema_from_batch_with_nan_matches_nanmin_nanmax(rng, dtype):
+    X = with_nans(rng, make_data(rng), fraction=0.4).astype(dtype)
+    assert np.isnan(X).any()
+    extrema = Extrema.from_batch(X)
+    assert_extrema_equal(
+        extrema,
+        np.nanmin(X, axis=0).astype(np.float64),
+        np.nanmax(X, axis=0).astype(np.float64),
+    )
+    assert_extrema_equal(extrema, *reference_extrema(X))
+
+
+def test_extrema_of_all_nan_feature_is_nan(rng):
+    X = make_data(rng, n_samples=10, n_features=3)
+    X[:, 0] = np.nan
+    X[1:, 2] = np.nan  # a single observed value is both the min and the max
+    extrema = Extrema.from_batch(X)
+    assert_array_equal(extrema.min, [np.nan, X[:, 1].min(), X[0, 2]])
+    assert_array_equal(extrema.max, [np.nan, X[:, 1].max(), X[0, 2]])
+
+
+def test_extrema_zero_weight_rows_are_absent(rng):
+    X = make_data(rng, n_samples=30)
+    w = rng.uniform(0.5, 2.0, size=30)
+    absent = np.array([0, 4, 5, 29])
+    w[absent] = 0.0
+    X[absent[:2]] = 1e8
+    X[absent[2:]] = -1e8
+    X[np.flatnonzero(w > 0)[:3], 1] = np.nan
+    extrema = Extrema.from_batch(X, w)
+    kept = np.delete(X, absent, axis=0)
+    assert_extrema_equal(extrema, np.nanmin(kept, axis=0), np.nanmax(kept, axis=0))
+
+
+def test_extrema_positive_weights_do_not_matter(rng):
+    X = with_nans(rng, make_data(rng))
+    w = rng.uniform(1e-3, 1e3, size=X.shape[0])
+    unweighted = Extrema.from_batch(X)
+    assert_extrema_equal(Extrema.from_batch(X, w), unweighted.min, unweighted.max)
+    assert_extrema_equal(unweighted, *reference_extrema(X))
+
+
+def test_extrema_feature_observed_only_in_zero_weight_rows_is_nan(rng):
+    X = make_data(rng, n_samples=10, n_features=2)
+    w = np.r_[np.zeros(4), np.ones(6)]
+    X[4:, 0] = np.nan
+    extrema = Extrema.from_batch(X, w)
+    assert_array_equal(extrema.min, [np.nan, X[4:, 1].min()])
+    assert_array_equal(extrema.max, [np.nan, X[4:, 1].max()])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_extrema_over_several_blocks_is_exact(rng, dtype, weighted):
+    n_features = 20
+    block = _BLOCK_VALUES // n_features
+    n_samples = 6 * block + 17  # seven blocks, the last one short
+    X = rng.uniform(-1.0, 1.0, size=(n_samples, n_features))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    # Each feature's extremes sit in a different block, several of them on
+    # the rows either side of a block boundary.
+    for j in range(n_features):
+        corner = [block - 1, block, 3 * block, n_samples - 1][j % 4]
+        low_row = (corner + j // 4) % n_samples
+        high_row = (low_row + (j % 7 + 1) * block) % n_samples
+        X[low_row, j] = -10.0 - j
+        X[high_row, j] = 10.0 + j
+    X[: 6 * block, -3] = np.nan  # observed in the short last block only
+    X[block:, -2] = np.nan  # observed in the first block only
+    X[:, -1] = np.nan
+    X = X.astype(dtype)
+    w = None
+    if weighted:
+        w = rng.uniform(0.5, 2.0, size=n_samples)
+        w[rng.random(n_samples) < 0.2] = 0.0
+    extrema = Extrema.from_batch(X, w)
+    low, high = reference_extrema(X, w)
+    assert np.isnan(low[-1]) and not np.isnan(low[:-1]).any()
+    assert_extrema_equal(extrema, low, high)
+    if not weighted:
+        for j in range(n_features - 3):
+            assert extrema.min[j] == np.float64(dtype(-10.0 - j))
+            assert extrema.max[j] == np.float64(dtype(10.0 + j))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_extrema_merge_equals_from_batch_of_concatenation(seed):
+    rng = np.random.default_rng(seed)
+    X = with_nans(rng, make_data(rng, n_samples=200), fraction=0.3)
+    X[:50, 1] = np.nan  # unobserved on one side of some splits
+    X[:, 3] = np.nan
+    low, high = reference_extrema(X)
+    for _ in range(10):
+        cut = int(rng.integers(1, X.shape[0]))
+        merged = Extrema.from_batch(X[:cut]).merge(Extrema.from_batch(X[cut:]))
+        assert_extrema_equal(merged, low, high)
+        reversed_order = Extrema.from_batch(X[cut:]).merge(Extrema.from_batch(X[:cut]))
+        assert_extrema_equal(reversed_order, low, high)
+    cuts = np.sort(rng.choice(np.arange(1, X.shape[0]), size=30, replace=False))
+    bounds = np.r_[0, cuts, X.shape[0]]
+    parts = [
+        Extrema.from_batch(X[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+    assert_extrema_equal(merge_pairwise(parts), low, high)
+    running = parts[0]
+    for part in parts[1:]:
+        running = running.merge(part)
+    assert_extrema_equal(running, low, high)
+
+
+def test_extrema_merge_with_weights_equals_from_batch_of_concatenation(rng):
+    X = with_nans(rng, make_data(rng, n_samples=60))
+    w = rng.integers(0, 3, size=60).astype(np.float64)
+    merged = Extrema.from_batch(X[:25], w[:25]).merge(
+        Extrema.from_batch(X[25:], w[25:])
+    )
+    assert_extrema_equal(merged, *reference_extrema(X, w))
+
+
+def test_extrema_merge_does_not_modify_operands(rng):
+    X = with_nans(rng, make_data(rng))
+    X[:20, 2] = np.nan
+    a = Extrema.from_batch(X[:20])
+    b = Extrema.from_batch(X[20:])
+    before = [(e.min.copy(), e.max.copy()) for e in (a, b)]
+    for e in (a, b):
+        e.min.setflags(write=False)
+        e.max.setflags(write=False)
+    a.merge(b)
+    b.merge(a)
+    merge_pairwise([a, b, a])
+    for e, (low, high) in zip((a, b), before, strict=True):
+        assert_array_equal(e.min, low)
+        assert_array_equal(e.max, high)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_extrema_from_batch_does_not_modify_read_only_input(rng, dtype):
+    X = with_nans(rng, make_data(rng, n_samples=20_000)).astype(dtype)
+    w = rng.uniform(0.0, 2.0, size=X.shape[0])
+    X_before, w_before = X.copy(), w.copy()
+    X.setflags(write=False)
+    w.setflags(write=False)
+    assert_extrema_equal(Extrema.from_batch(X, w), *reference_extrema(X_before, w))
+    assert_extrema_equal(Extrema.from_batch(X), *reference_extrema(X_before))
+    assert_array_equal(X, X_before)
+    assert_array_equal(w, w_before)
+
+
+def test_extrema_is_frozen(rng):
+    extrema = Extrema.from_batch(make_data(rng))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        extrema.min = np.zeros(4)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        extrema.max = np.zeros(4)
+
+
+@pytest.mark.parametrize(
+    "weights", [None, np.zeros(4)], ids=["no rows", "all weights zero"]
+)
+def test_extrema_of_an_empty_batch_observe_nothing(weights):
+    X = np.ones((4, 3)) if weights is not None else np.empty((0, 3))
+    empty = Extrema.from_batch(X, weights)
+    assert np.isnan(empty.min).all() and np.isnan(empty.max).all()
+    # merging an empty batch leaves the other batch's extrema as they were
+    other = Extrema(min=np.array([-1.0, 0.0, 2.0]), max=np.array([1.0, 5.0, 2.0]))
+    for merged in (empty.merge(other), other.merge(empty)):
+        assert_array_equal(merged.min, other.min)
+        assert_array_equal(merged.max, other.max)
