@@ -25,6 +25,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils.validation import check_is_fitted
+from splits import batch_splits, random_splits
 
 from skbn import MinMaxNormalizer
 
@@ -74,13 +75,6 @@ def minmax_reference(X, feature_range=(0, 1), data_min=None, data_max=None):
     if data_max is None:
         data_max = np.nanmax(X, axis=0)
     return (X - data_min) / (data_max - data_min) * (hi - lo) + lo
-
-
-def random_splits(rng, n_samples, max_batches=6):
-    n_cuts = rng.integers(0, max_batches)
-    cuts = np.unique(rng.integers(1, n_samples, size=n_cuts))
-    bounds = [0, *cuts.tolist(), n_samples]
-    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def assert_attributes_match_sklearn(est, ref):
@@ -816,9 +810,7 @@ def split_data(draw, weighted=False):
     n_features = draw(st.integers(1, 3))
     elements = st.one_of(FINITE, st.just(np.nan))
     X = draw(hnp.arrays(np.float64, (n_samples, n_features), elements=elements))
-    cuts = draw(st.lists(st.integers(0, n_samples), max_size=6))
-    bounds = sorted({0, n_samples, *cuts})
-    batches = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    batches = draw(batch_splits(n_samples))
     weights = None
     if weighted:
         weights = draw(hnp.arrays(np.float64, n_samples, elements=WEIGHTS))

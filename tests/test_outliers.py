@@ -21,6 +21,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
+from splits import batch_splits, random_splits
 
 from skbn import MinMaxNormalizer, ZScoreOutlierDetector
 
@@ -64,13 +65,6 @@ def running_stats_reference(batches, momentum):
         var = (1 - momentum) * var + momentum * batch.var(axis=0, ddof=1)
         history.append((mean, var))
     return history
-
-
-def random_splits(rng, n_samples, max_batches=6):
-    n_cuts = rng.integers(0, max_batches)
-    cuts = np.unique(rng.integers(1, n_samples, size=n_cuts))
-    bounds = [0, *cuts.tolist(), n_samples]
-    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def assert_scores_match_reference(det, X_fit, X):
@@ -251,9 +245,7 @@ def split_data(draw):
     X = draw(hnp.arrays(np.float64, (n_samples, n_features), elements=elements))
     # A feature with no observed value has no statistics to score it by.
     assume(np.all(np.any(~np.isnan(X), axis=0)))
-    cuts = draw(st.lists(st.integers(0, n_samples), max_size=6))
-    bounds = sorted({0, n_samples, *cuts})
-    batches = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    batches = draw(batch_splits(n_samples))
     queries = draw(
         hnp.arrays(
             np.float64,

@@ -23,6 +23,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
+from splits import batch_splits, random_splits
 
 from skbn import BatchStandardizer
 
@@ -53,13 +54,6 @@ def assert_outputs_match_sklearn(est, ref, X):
     assert_allclose(
         est.inverse_transform(Z), ref.inverse_transform(Z), rtol=RTOL, atol=ATOL_OUT
     )
-
-
-def random_splits(rng, n_samples, max_batches=6):
-    n_cuts = rng.integers(0, max_batches)
-    cuts = np.unique(rng.integers(1, n_samples, size=n_cuts))
-    bounds = [0, *cuts.tolist(), n_samples]
-    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 # --------------------------------------------------------------------------
@@ -595,9 +589,7 @@ def split_data(draw, allow_nan=False, weighted=False):
     n_features = draw(st.integers(1, 3))
     elements = st.one_of(FINITE, st.just(np.nan)) if allow_nan else FINITE
     X = draw(hnp.arrays(np.float64, (n_samples, n_features), elements=elements))
-    cuts = draw(st.lists(st.integers(0, n_samples), max_size=6))
-    bounds = sorted({0, n_samples, *cuts})
-    batches = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    batches = draw(batch_splits(n_samples))
     weights = None
     if weighted:
         weights = draw(hnp.arrays(np.float64, n_samples, elements=WEIGHTS))
