@@ -7,6 +7,12 @@ Every estimator fits in one shot (``fit``) or streams batch by batch
 from ._minmax import MinMaxNormalizer
 from ._outliers import ZScoreOutlierDetector
 from ._standardize import BatchStandardizer
+from ._whitener import SVDWhitener
 
-__all__ = ["BatchStandardizer", "MinMaxNormalizer", "ZScoreOutlierDetector"]
+__all__ = [
+    "BatchStandardizer",
+    "MinMaxNormalizer",
+    "SVDWhitener",
+    "ZScoreOutlierDetector",
+]
 __version__ = "0.1.0.dev0"

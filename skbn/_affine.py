@@ -1,11 +1,15 @@
-"""Applying a fitted per-feature affine map, forward and backward, in place.
+"""Applying a fitted affine map, forward and backward.
 
 Every skbn scaler transforms ``x -> (x - shift) * factor + offset`` feature by
-feature. The shift is subtracted *before* multiplying: folding it into the
-offset (``x * factor + (offset - shift * factor)``) would cancel catastrophically
-for data far from zero, such as 1e9 + N(0, 1).
+feature (:func:`affine_forward`, :func:`affine_inverse`); the whitener maps
+rows through a full matrix, ``x -> (x - shift) @ matrix``
+(:func:`linear_forward`, :func:`linear_inverse`).
 
-The functions write into ``X``, which the caller owns (a validated copy, or
+The shift is subtracted *before* multiplying: folding it into the offset
+(``x * factor + (offset - shift * factor)``) would cancel catastrophically for
+data far from zero, such as 1e9 + N(0, 1).
+
+The diagonal maps write into ``X``, which the caller owns (a validated copy, or
 the user's array when ``copy=False``), and return it. The parameters are
 float64 arrays or scalars, or None for "skip this step"; numpy computes each
 step in float64 and stores it back in X's dtype, so float32 stays float32.
@@ -13,6 +17,8 @@ step in float64 and stores it back in X's dtype, so float32 stays float32.
 
 import numpy as np
 from scipy import sparse
+
+from ._stats import block_rows
 
 
 def affine_forward(X, *, shift=None, factor=None, offset=None):
@@ -63,3 +69,28 @@ def _scale_stored_entries(X, factor, operation):
     else:
         per_entry = np.repeat(factor, np.diff(X.indptr))
     operation(X.data, per_entry, out=X.data, casting="same_kind")
+
+
+def linear_forward(X, *, shift, matrix, out):
+    """``out = (X - shift) @ matrix``, row block by row block, in float64.
+
+    Blocks bound the float64 temporaries to a few cache-sized pieces, and let
+    ``out`` be ``X`` itself when the matrix is square (an in-place
+    transform): each block is read before its rows are overwritten.
+    """
+    n_rows = block_rows(X)
+    for start in range(0, X.shape[0], n_rows):
+        rows = slice(start, start + n_rows)
+        out[rows] = np.subtract(X[rows], shift, dtype=np.float64) @ matrix
+    return out
+
+
+def linear_inverse(Z, *, shift, matrix, out):
+    """Undo :func:`linear_forward`: ``out = Z @ matrix + shift``, by row blocks."""
+    n_rows = block_rows(Z)
+    for start in range(0, Z.shape[0], n_rows):
+        rows = slice(start, start + n_rows)
+        block = np.asarray(Z[rows], dtype=np.float64) @ matrix
+        block += shift
+        out[rows] = block
+    return out

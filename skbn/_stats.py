@@ -19,6 +19,7 @@ from scipy import sparse
 # Rows per block when reducing a dense batch: about 64k values, so that a
 # block and its float64 deviations stay in cache while its moments are formed.
 _BLOCK_VALUES = 1 << 16
+_MIN_SCATTER_ROWS = 256
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class Moments:
         if sparse.issparse(X):
             moments = _sparse_moments(X, sample_weight)
             return moments if origin is None else moments.measured_from(origin)
-        n_rows = _block_rows(X)
+        n_rows = block_rows(X)
         if origin is None:
             if X.shape[0] <= n_rows:
                 return _dense_moments(X, sample_weight)
@@ -139,7 +140,7 @@ class Extrema:
         if X.shape[0] == 0:
             nothing = np.full(X.shape[1], np.nan)
             return cls(min=nothing, max=nothing.copy())
-        n_rows = _block_rows(X)
+        n_rows = block_rows(X)
         # fmin/fmax skip NaN (and return NaN only for an all-NaN column); both
         # reductions run on a block while it is in cache.
         return merge_pairwise(
@@ -161,6 +162,76 @@ class Extrema:
         )
 
 
+@dataclass(frozen=True)
+class Scatter:
+    """Weighted mean and centred scatter matrix of complete rows.
+
+    Attributes
+    ----------
+    weight : float
+        Sum of the weights of the rows; with unit weights, their number.
+    mean : ndarray of shape (n_features,)
+        Weighted mean of the rows, measured from the origin the statistic was
+        built about (0 unless one was given).
+    matrix : ndarray of shape (n_features, n_features)
+        Centred scatter matrix ``sum(w * outer(x - mean, x - mean))``; the
+        population covariance is ``matrix / weight``.
+    """
+
+    weight: float
+    mean: np.ndarray
+    matrix: np.ndarray
+
+    @classmethod
+    def from_batch(cls, X, sample_weight=None, origin=None):
+        """Scatter of a dense 2-D batch without missing values.
+
+        Rows are taken in blocks, each centred on its own mean before its
+        scatter is formed (never ``E[x x'] - E[x] E[x]'``, which cancels
+        catastrophically), and the blocks are merged pairwise. With an
+        ``origin``, the mean is measured from it, as in
+        :meth:`Moments.from_batch`.
+        """
+        if origin is None:
+            origin = reference_point(X, sample_weight)
+            return cls.from_batch(X, sample_weight, origin).measured_from(-origin)
+        # A block's scatter costs rows * n_features**2 and a merge
+        # n_features**2, so blocks are kept tall enough to make merges cheap.
+        n_rows = max(block_rows(X), _MIN_SCATTER_ROWS)
+        return merge_pairwise(
+            _dense_scatter(
+                X[start : start + n_rows],
+                None
+                if sample_weight is None
+                else sample_weight[start : start + n_rows],
+                origin,
+            )
+            for start in range(0, max(X.shape[0], 1), n_rows)
+        )
+
+    def measured_from(self, origin):
+        """The same scatter with the mean measured from ``origin``."""
+        return Scatter(weight=self.weight, mean=self.mean - origin, matrix=self.matrix)
+
+    def merge(self, other):
+        """Scatter of the union of two batches (Chan, Golub & LeVeque 1983)."""
+        weight = self.weight + other.weight
+        share = other.weight / weight if weight > 0 else 0.0
+        delta = other.mean - self.mean
+        return Scatter(
+            weight=weight,
+            mean=self.mean + delta * share,
+            matrix=self.matrix
+            + other.matrix
+            + np.outer(delta, delta * (self.weight * share)),
+        )
+
+    @property
+    def covariance(self):
+        """Population covariance (ddof=0)."""
+        return self.matrix / self.weight
+
+
 def reference_point(X, sample_weight=None):
     """A per-feature origin near the data, for :meth:`Moments.from_batch`.
 
@@ -169,23 +240,33 @@ def reference_point(X, sample_weight=None):
     """
     if sparse.issparse(X):
         return np.zeros(X.shape[1])
-    rows = slice(0, _block_rows(X))
+    rows = slice(0, block_rows(X))
     weight = None if sample_weight is None else sample_weight[rows]
     return _dense_moments(X[rows], weight).mean
 
 
 def merge_pairwise(parts):
-    """Merge a non-empty list of statistics as a balanced binary tree.
+    """Merge a non-empty sequence of statistics as a balanced binary tree.
 
     For moments, pairwise merging keeps the rounding error growing with the
-    logarithm of the number of parts instead of linearly.
+    logarithm of the number of parts instead of linearly. The parts are
+    consumed one by one (a generator is fine): like a binary counter, the
+    stack holds one partial merge per level, so that only about log2 of
+    their number are alive at once, which matters for scatter matrices.
     """
-    while len(parts) > 1:
-        merged = [a.merge(b) for a, b in zip(parts[0::2], parts[1::2], strict=False)]
-        if len(parts) % 2:
-            merged.append(parts[-1])
-        parts = merged
-    return parts[0]
+    stack = []  # (level, statistic), levels decreasing from the bottom
+    for part in parts:
+        level = 0
+        while stack and stack[-1][0] == level:
+            part = stack.pop()[1].merge(part)
+            level += 1
+        stack.append((level, part))
+    if not stack:
+        raise ValueError("merge_pairwise needs at least one statistic to merge.")
+    merged = stack.pop()[1]
+    while stack:
+        merged = stack.pop()[1].merge(merged)
+    return merged
 
 
 def exponential_moving_update(mean, var, batch, momentum):
@@ -225,7 +306,8 @@ def safe_scale(var, mean, weight, eps):
     return np.where(constant, 1.0, np.sqrt(var))
 
 
-def _block_rows(X):
+def block_rows(X):
+    """Rows per block of ``X``: about 64k values, so that a block fits in cache."""
     return max(1, _BLOCK_VALUES // max(1, X.shape[1]))
 
 
@@ -307,3 +389,23 @@ def _sparse_moments(X, sample_weight):
     m2 -= _safe_divide(residual * residual, weight)
     mean += _safe_divide(residual, weight)
     return Moments(weight=weight, mean=mean, m2=np.maximum(m2, 0.0))
+
+
+def _dense_scatter(X, sample_weight, origin):
+    # The corrected two-pass algorithm of _dense_moments, with outer products:
+    # the residual of the centred block corrects both the scatter and the mean.
+    X = np.subtract(X, origin, dtype=np.float64)
+    weight = float(X.shape[0] if sample_weight is None else sample_weight.sum())
+    if weight == 0:
+        n_features = X.shape[1]
+        return Scatter(0.0, np.zeros(n_features), np.zeros((n_features, n_features)))
+    column_sum = X.sum(axis=0) if sample_weight is None else sample_weight @ X
+    mean = column_sum / weight
+    X -= mean
+    weighted = X if sample_weight is None else X * sample_weight[:, None]
+    residual = weighted.sum(axis=0)
+    matrix = weighted.T @ X
+    matrix -= np.outer(residual, residual / weight)
+    # The two triangles are rounded alike in theory but not always in BLAS.
+    matrix = (matrix + matrix.T) / 2
+    return Scatter(weight=weight, mean=mean + residual / weight, matrix=matrix)

@@ -128,16 +128,18 @@ def check_sample_weight(sample_weight, n_samples):
     return weight
 
 
-def validate_batch(estimator, X, *, reset, accept_sparse=False, **check_params):
+def validate_batch(
+    estimator, X, *, reset, accept_sparse=False, allow_nan=True, **check_params
+):
     """Validate a batch of X for fitting or transforming.
 
     Returns a 2-D float64 or float32 array (int and bool become float64) that
-    contains no infinity; NaN is kept. CSR/CSC matrices pass when
-    ``accept_sparse`` is true.
+    contains no infinity, and no NaN unless ``allow_nan``. CSR/CSC matrices
+    pass when ``accept_sparse`` is true.
     """
     if not accept_sparse:
         _reject_sparse(X, estimator)
-    return validate_data(
+    X = validate_data(
         estimator,
         X,
         reset=reset,
@@ -146,13 +148,23 @@ def validate_batch(estimator, X, *, reset, accept_sparse=False, **check_params):
         ensure_all_finite="allow-nan",
         **check_params,
     )
+    if not allow_nan and np.isnan(X).any():
+        raise ValueError(
+            f"Input X contains NaN, and {type(estimator).__name__} needs complete "
+            "rows. Impute the missing values first (e.g. with "
+            "sklearn.impute.SimpleImputer in a Pipeline), or drop those rows."
+        )
+    return X
 
 
-def validate_inverse_input(estimator, X, *, copy, accept_sparse=False):
+def validate_inverse_input(
+    estimator, X, *, copy, accept_sparse=False, n_features=None, allow_nan=True
+):
     """Validate the input of ``inverse_transform``.
 
     Transformed data carries the output feature names, not the input ones, so
-    only the number of features is checked.
+    only the number of features is checked: ``n_features``, by default the
+    number of input features.
     """
     if not accept_sparse:
         _reject_sparse(X, estimator)
@@ -164,10 +176,15 @@ def validate_inverse_input(estimator, X, *, copy, accept_sparse=False):
         copy=copy,
         force_writeable=True,
     )
-    if X.shape[1] != estimator.n_features_in_:
+    expected = estimator.n_features_in_ if n_features is None else n_features
+    if X.shape[1] != expected:
         raise ValueError(
             f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
-            f"expecting {estimator.n_features_in_} features as input."
+            f"expecting {expected} features as input."
+        )
+    if not allow_nan and np.isnan(X).any():
+        raise ValueError(
+            f"Input X contains NaN; {type(estimator).__name__} cannot map it back."
         )
     return X
 

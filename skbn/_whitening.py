@@ -1,0 +1,146 @@
+"""Whitening matrices from a covariance: the five methods of Kessy et al.
+
+Kessy, Lewin & Strimmer (2018) write whitening as ``z = W x`` for column
+vectors, with ``W' W = inv(Sigma)``. skbn works on rows, ``z = x @ M`` with
+``M = W'``, so every matrix here is the transpose of the paper's ``W``.
+
+With ``Sigma = U diag(lam) U'`` and, for the ``_cor`` methods, the
+correlation ``P = V^-1/2 Sigma V^-1/2 = G diag(theta) G'`` (``V`` the
+variances):
+
+=========  ======================================  ==========================
+method     W (paper)                               M = W' (here)
+=========  ======================================  ==========================
+zca        U lam^-1/2 U'                           the same (symmetric)
+pca        lam^-1/2 U'                             U lam^-1/2
+cholesky   inv(L), Sigma = L L'                    inv(L)'
+zca_cor    G theta^-1/2 G' V^-1/2                  V^-1/2 G theta^-1/2 G'
+pca_cor    theta^-1/2 G' V^-1/2                    V^-1/2 G theta^-1/2
+=========  ======================================  ==========================
+
+Eigenvector matrices have a positive diagonal, the paper's sign convention:
+the cross-covariance between each output and its matching input is then
+positive.
+"""
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+
+METHODS = ("zca", "pca", "cholesky", "zca_cor", "pca_cor")
+
+
+@dataclass(frozen=True)
+class Whitening:
+    """A whitening map and what it was derived from."""
+
+    matrix: np.ndarray  # (n_features, n_outputs): z = (x - mean) @ matrix
+    inverse: np.ndarray  # (n_outputs, n_features): x = z @ inverse + mean
+    components: np.ndarray  # eigenvectors as rows, positive diagonal
+    explained_variance: np.ndarray  # their eigenvalues, decreasing
+
+
+def whitening(covariance, method, n_components, eps):
+    """The whitening map of ``method`` for a population covariance.
+
+    ``n_components`` (None for all) keeps the leading principal directions:
+    as output columns for ``pca``/``pca_cor``, as the directions a square
+    (truncated) map acts on for ``zca``/``zca_cor``. ``eps`` is added to the
+    eigenvalues (to the covariance's diagonal for ``cholesky``). With
+    ``eps == 0``, directions of numerically zero variance are mapped to 0,
+    with a warning, instead of being divided by a rounding error.
+    """
+    n_features = covariance.shape[0]
+    k = n_features if n_components is None else n_components
+    std = None
+    target = covariance
+    if method.endswith("_cor"):
+        # A constant feature has no correlation to speak of: dividing it by 1
+        # leaves a zero row in P, a null direction like any other.
+        variance = np.diag(covariance)
+        std = np.where(variance > 0, np.sqrt(np.maximum(variance, 0.0)), 1.0)
+        target = covariance / np.outer(std, std)
+    values, vectors = _eigh_decreasing(target)
+    null = _null_directions(values, eps)
+    if method == "cholesky":
+        matrix, inverse = _cholesky(covariance, eps, null)
+    else:
+        _warn_null(null[:k], n_features)
+        shifted = values[:k] + eps
+        with np.errstate(divide="ignore"):
+            inv_sqrt = np.where(null[:k], 0.0, 1.0 / np.sqrt(shifted))
+        root = np.where(null[:k], 0.0, np.sqrt(shifted))
+        kept = vectors[:, :k]
+        matrix = kept * inv_sqrt
+        inverse = (kept * root).T
+        if method.startswith("zca"):
+            matrix = matrix @ kept.T
+            inverse = kept @ inverse
+        if std is not None:
+            matrix = matrix / std[:, None]
+            inverse = inverse * std
+    return Whitening(
+        matrix=matrix,
+        inverse=inverse,
+        components=vectors[:, :k].T.copy(),
+        explained_variance=values[:k],
+    )
+
+
+def _eigh_decreasing(symmetric):
+    values, vectors = np.linalg.eigh(symmetric)
+    values, vectors = values[::-1], vectors[:, ::-1]
+    # Kessy et al.'s convention: eigenvector matrices with a positive diagonal.
+    signs = np.where(np.diag(vectors) < 0, -1.0, 1.0)
+    # Rounding leaves tiny negative eigenvalues on singular matrices.
+    return np.maximum(values, 0.0), vectors * signs
+
+
+def _null_directions(values, eps):
+    """Eigenvalues indistinguishable from 0 by rounding, when not regularized.
+
+    The eigenvalues of a symmetric matrix are computed to within about
+    ``n * u * lambda_max`` (u the float64 unit roundoff); below that, a
+    direction's variance is noise, and dividing by its square root would
+    blow the noise up.
+    """
+    if eps > 0 or values.size == 0:
+        return np.zeros(values.shape, dtype=bool)
+    tolerance = values.size * np.finfo(np.float64).eps * values[0]
+    return values <= tolerance
+
+
+def _warn_null(null, n_features):
+    n_null = int(np.sum(null))
+    if n_null:
+        warnings.warn(
+            f"The covariance has {n_null} direction(s) of numerically zero "
+            f"variance among the {null.size} whitened ({n_features} features: the "
+            "data are rank-deficient, e.g. a duplicated or constant feature). They "
+            "are mapped to 0; pass eps > 0 to regularize instead.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def _cholesky(covariance, eps, null):
+    if np.any(null):
+        raise ValueError(
+            "Cholesky whitening needs a positive definite covariance, but this one "
+            f"is singular ({int(np.sum(null))} direction(s) of numerically zero "
+            "variance, e.g. a duplicated or constant feature). Pass eps > 0 to "
+            "regularize it, or use method='zca' or 'pca', which map such "
+            "directions to 0."
+        )
+    regularized = covariance + eps * np.eye(covariance.shape[0])
+    try:
+        lower = linalg.cholesky(regularized, lower=True)
+    except linalg.LinAlgError as exc:
+        raise ValueError(
+            "Cholesky whitening failed: the covariance is not numerically positive "
+            "definite. Pass eps > 0 to regularize it."
+        ) from exc
+    inverse_lower = linalg.solve_triangular(lower, np.eye(lower.shape[0]), lower=True)
+    return inverse_lower.T, lower.T
