@@ -1,4 +1,4 @@
-"""The ``python -m skbn demo`` command prints its five reports."""
+"""The ``python -m skbn demo`` command prints its six reports."""
 
 import numpy as np
 from sklearn.datasets import load_wine
@@ -62,3 +62,26 @@ def test_demo_flags_the_rows_beyond_three_standard_deviations(capsys):
     assert {int(line.split()[0]) for line in listed} == expected
     assert set(planted) <= expected
     assert f"{len(expected)} of {X.shape[0]} rows flagged" in section
+
+
+def test_demo_whitening_table_against_numpy(capsys):
+    main(["demo"])
+    out = capsys.readouterr().out
+    section = out.split("6. SVDWhitener")[1]
+    X = load_wine().data
+    corr = np.corrcoef(X, rowvar=False)
+    before = np.max(np.abs(corr - np.eye(X.shape[1])))
+    assert f"before whitening: {before:.3f}" in section
+    methods = ["zca", "pca", "cholesky", "zca_cor", "pca_cor"]
+    rows = {
+        line.split()[0]: [float(v) for v in line.split()[1:]]
+        for line in section.splitlines()
+        if line.split() and line.split()[0] in methods
+    }
+    assert set(rows) == set(methods)
+    for largest_corr, cov_error, _, _ in rows.values():
+        assert largest_corr < 1e-8 and cov_error < 1e-8
+    # Kessy et al.: ZCA-cor output is the closest to the standardized input
+    distances = {method: row[2] for method, row in rows.items()}
+    assert min(distances, key=distances.get) == "zca_cor"
+    assert "closest to the standardized input: zca_cor" in section
