@@ -93,10 +93,10 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     covariance_ : ndarray of shape (n_features, n_features)
         Population covariance (ddof=0) :math:`\Sigma`.
 
-    whitening_matrix_ : ndarray of shape (n_features, n_components_)
+    whitening_matrix_ : ndarray of shape (n_features, `n_components_`)
         :math:`W`: ``transform(X) = (X - mean_) @ whitening_matrix_``.
 
-    dewhitening_matrix_ : ndarray of shape (n_components_, n_features)
+    dewhitening_matrix_ : ndarray of shape (`n_components_`, n_features)
         ``inverse_transform(Z) = Z @ dewhitening_matrix_ + mean_``; the
         inverse of :math:`W` when all components are kept.
 
@@ -251,7 +251,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
         Returns
         -------
-        Z : ndarray of shape (n_samples, n_components_)
+        Z : ndarray of shape (n_samples, `n_components_`)
             Whitened data.
         """
         check_is_fitted(self)
@@ -266,7 +266,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components_)
+        X : array-like of shape (n_samples, `n_components_`)
             Whitened data.
 
         copy : bool, default=None
