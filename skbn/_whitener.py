@@ -75,10 +75,12 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     eps : float >= 0, default=0.0
         Added to the eigenvalues (to the covariance's diagonal for
         ``"cholesky"``): regularized whitening, which damps directions of
-        small variance. With ``eps=0``, directions whose variance is zero up
-        to rounding (rank-deficient data) are mapped to 0, with a warning,
-        instead of being divided by a rounding error; ``"cholesky"`` then
-        raises a ValueError instead.
+        small variance. With ``eps=0`` (or an ``eps`` below the rounding
+        error of the eigenvalues, about ``n_features * 2.2e-16`` times the
+        largest), directions whose variance is zero up to rounding
+        (rank-deficient data) are mapped to 0, with a warning, instead of
+        being divided by a rounding error; ``"cholesky"`` raises a ValueError
+        instead.
 
     copy : bool, default=True
         If False, :meth:`transform` and :meth:`inverse_transform` write their

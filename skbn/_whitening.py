@@ -48,9 +48,9 @@ def whitening(covariance, method, n_components, eps):
     ``n_components`` (None for all) keeps the leading principal directions:
     as output columns for ``pca``/``pca_cor``, as the directions a square
     (truncated) map acts on for ``zca``/``zca_cor``. ``eps`` is added to the
-    eigenvalues (to the covariance's diagonal for ``cholesky``). With
-    ``eps == 0``, directions of numerically zero variance are mapped to 0,
-    with a warning, instead of being divided by a rounding error.
+    eigenvalues (to the covariance's diagonal for ``cholesky``). Directions
+    whose variance plus ``eps`` is zero up to rounding are mapped to 0, with a
+    warning, instead of being divided by a rounding error.
     """
     n_features = covariance.shape[0]
     k = n_features if n_components is None else n_components
@@ -67,7 +67,7 @@ def whitening(covariance, method, n_components, eps):
     if method == "cholesky":
         matrix, inverse = _cholesky(covariance, eps, null)
     else:
-        _warn_null(null[:k], n_features)
+        _warn_null(null[:k], n_features, eps)
         shifted = values[:k] + eps
         with np.errstate(divide="ignore"):
             inv_sqrt = np.where(null[:k], 0.0, 1.0 / np.sqrt(shifted))
@@ -99,38 +99,41 @@ def _eigh_decreasing(symmetric):
 
 
 def _null_directions(values, eps):
-    """Eigenvalues indistinguishable from 0 by rounding, when not regularized.
+    """Directions whose (regularized) variance is indistinguishable from 0.
 
     The eigenvalues of a symmetric matrix are computed to within about
-    ``n * u * lambda_max`` (u the float64 unit roundoff); below that, a
-    direction's variance is noise, and dividing by its square root would
-    blow the noise up.
+    ``n * u * lambda_max`` (u the float64 unit roundoff); a direction whose
+    variance plus ``eps`` is below that is noise, and dividing by its square
+    root would blow the noise up. A useful ``eps`` lifts every direction
+    above it.
     """
-    if eps > 0 or values.size == 0:
-        return np.zeros(values.shape, dtype=bool)
+    if values.size == 0:
+        return np.zeros(0, dtype=bool)
     tolerance = values.size * np.finfo(np.float64).eps * values[0]
-    return values <= tolerance
+    return values + eps <= tolerance
 
 
-def _warn_null(null, n_features):
+def _warn_null(null, n_features, eps):
     n_null = int(np.sum(null))
     if n_null:
+        remedy = "pass eps > 0" if eps == 0 else f"pass an eps larger than {eps:g}"
         warnings.warn(
             f"The covariance has {n_null} direction(s) of numerically zero "
             f"variance among the {null.size} whitened ({n_features} features: the "
             "data are rank-deficient, e.g. a duplicated or constant feature). They "
-            "are mapped to 0; pass eps > 0 to regularize instead.",
+            f"are mapped to 0; {remedy} to regularize instead.",
             UserWarning,
             stacklevel=4,
         )
 
 
 def _cholesky(covariance, eps, null):
+    remedy = "Pass eps > 0" if eps == 0 else f"Pass an eps larger than {eps:g}"
     if np.any(null):
         raise ValueError(
             "Cholesky whitening needs a positive definite covariance, but this one "
             f"is singular ({int(np.sum(null))} direction(s) of numerically zero "
-            "variance, e.g. a duplicated or constant feature). Pass eps > 0 to "
+            f"variance, e.g. a duplicated or constant feature). {remedy} to "
             "regularize it, or use method='zca' or 'pca', which map such "
             "directions to 0."
         )
@@ -140,7 +143,7 @@ def _cholesky(covariance, eps, null):
     except linalg.LinAlgError as exc:
         raise ValueError(
             "Cholesky whitening failed: the covariance is not numerically positive "
-            "definite. Pass eps > 0 to regularize it."
+            f"definite. {remedy} to regularize it."
         ) from exc
     inverse_lower = linalg.solve_triangular(lower, np.eye(lower.shape[0]), lower=True)
     return inverse_lower.T, lower.T
