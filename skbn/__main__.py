@@ -9,7 +9,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m skbn", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
-        "demo", help="standardize, min-max normalize, flag outliers and whiten bundled data"
+        "demo",
+        help="standardize, min-max normalize, flag outliers and whiten bundled data",
     )
     parser.parse_args(argv)
     run_demo()

@@ -221,9 +221,11 @@ class Scatter:
         return Scatter(
             weight=weight,
             mean=self.mean + delta * share,
+            # outer(delta, delta) is exactly symmetric; scaling one factor
+            # before the product would round the two triangles differently.
             matrix=self.matrix
             + other.matrix
-            + np.outer(delta, delta * (self.weight * share)),
+            + np.outer(delta, delta) * (self.weight * share),
         )
 
     @property
