@@ -18,7 +18,12 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from skbn import BatchStandardizer, MinMaxNormalizer, ZScoreOutlierDetector
+from skbn import (
+    BatchStandardizer,
+    MinMaxNormalizer,
+    SVDWhitener,
+    ZScoreOutlierDetector,
+)
 
 N_FEATURES = 5
 COLUMNS = ["a", "b", "c", "d", "e"]
@@ -44,6 +49,18 @@ class Setting:
     def methods(self):
         return FIT_METHODS[self.cls]
 
+    @property
+    def whitener(self):
+        return self.cls is SVDWhitener
+
+    @property
+    def cholesky_without_eps(self):
+        return (
+            self.whitener
+            and self.params.get("method") == "cholesky"
+            and self.params.get("eps", 0.0) == 0.0
+        )
+
     def make(self):
         return self.cls(**self.params)
 
@@ -52,6 +69,7 @@ FIT_METHODS = {
     BatchStandardizer: ["partial_fit", "partial_fit_transform"],
     MinMaxNormalizer: ["partial_fit"],
     ZScoreOutlierDetector: ["partial_fit"],
+    SVDWhitener: ["partial_fit"],
 }
 
 SETTINGS = [
@@ -66,6 +84,13 @@ SETTINGS = [
     Setting(ZScoreOutlierDetector, "default"),
     Setting(ZScoreOutlierDetector, "threshold", {"threshold": 2.0}),
     Setting(ZScoreOutlierDetector, "momentum", {"threshold": 2.0, "momentum": 0.2}),
+    *(
+        Setting(SVDWhitener, method, {"method": method})
+        for method in ("zca", "pca", "cholesky", "zca_cor", "pca_cor")
+    ),
+    Setting(SVDWhitener, "pca_2", {"method": "pca", "n_components": 2}),
+    Setting(SVDWhitener, "zca_2", {"method": "zca", "n_components": 2}),
+    Setting(SVDWhitener, "eps", {"eps": 1e-3}),
 ]
 
 
@@ -175,14 +200,55 @@ def momentum_cases(setting):
     ]
 
 
+def nan_cases(setting):
+    # A covariance needs complete rows: NaN, which the others take as missing,
+    # is bad data for the whitener, even in a row that does not count.
+    if not setting.whitener:
+        return []
+    weights = np.ones(6)
+    weights[2] = 0.0
+    X = good_x()
+    X[:, 4] = np.nan
+    return [
+        Case("NaN", with_value(np.nan), None, "NaN"),
+        Case("NaN in a zero-weight row", with_value(np.nan), weights, "NaN"),
+        Case("all-NaN column", X, None, "NaN"),
+        Case("all NaN", np.full((6, N_FEATURES), np.nan), None, "NaN"),
+    ]
+
+
+def first_batch_cases(setting):
+    """Batches bad only as the first one, before a covariance exists."""
+    if not setting.whitener:
+        return []
+    one_positive = np.zeros(6)
+    one_positive[3] = 5.0
+    cases = [
+        Case("1 row", good_x(1), None, "1 sample"),
+        Case("1 row, weight 5", good_x(1), np.array([5.0]), "1 sample"),
+        Case("one positive weight", good_x(), one_positive, "1 sample"),
+    ]
+    if setting.cholesky_without_eps:
+        duplicated = good_x()
+        duplicated[:, 3] = duplicated[:, 1]
+        cases += [
+            Case("duplicated column", duplicated, None, "positive definite"),
+            Case("2 rows, rank 1", good_x(2), None, "positive definite"),
+        ]
+    return cases
+
+
 def cases_for(setting, *, fitted):
     cases = (
         bad_x_cases()
         + bad_weight_cases()
         + sparse_cases(setting)
         + momentum_cases(setting)
+        + nan_cases(setting)
     )
-    if fitted:
+    if not fitted:
+        cases += first_batch_cases(setting)
+    else:
         name = setting.cls.__name__
         message = f"X has 3 features, but {name} is expecting 5 features as input"
         cases.append(Case("3 features", good_x()[:, :3], None, re.escape(message)))
@@ -378,10 +444,67 @@ def check_detector(est, setting, batches):
     )
 
 
+def expected_output_covariance(params, covariance):
+    """Covariance of the whitened training data, from Kessy et al.'s maps."""
+    method = params.get("method", "zca")
+    n_components = params.get("n_components")
+    eps = params.get("eps", 0.0)
+    n_features = covariance.shape[0]
+    if n_components is None:
+        if eps == 0:
+            return np.eye(n_features)
+        # W = U (lam + eps)^-1/2 U': W' Sigma W = Sigma inv(Sigma + eps I)
+        assert method == "zca"
+        return covariance @ np.linalg.inv(covariance + eps * np.eye(n_features))
+    if method.startswith("pca"):
+        return np.eye(n_components)
+    # Truncated ZCA whitens the leading directions and maps the rest to 0.
+    assert method == "zca"
+    values, vectors = np.linalg.eigh(covariance)
+    leading = vectors[:, np.argsort(values)[::-1][:n_components]]
+    return leading @ leading.T
+
+
+def check_whitener(est, setting, batches):
+    X = np.vstack(batches)
+    params = setting.params
+    mean = np.mean(X, axis=0)
+    covariance = np.cov(X.T, ddof=0)
+    scale = np.abs(covariance).max()
+    assert_allclose(est.mean_, mean, rtol=1e-12, atol=1e-12 * np.abs(X).max())
+    assert_allclose(est.covariance_, covariance, rtol=1e-12, atol=1e-12 * scale)
+    assert est.n_samples_seen_ == len(X)
+    assert est.n_features_in_ == N_FEATURES
+    n_components = params.get("n_components")
+    method = params.get("method", "zca")
+    k = N_FEATURES if n_components is None else n_components
+    if method.endswith("_cor"):
+        std = np.sqrt(np.diag(covariance))
+        target = covariance / np.outer(std, std)
+    else:
+        target = covariance
+    eigenvalues = np.sort(np.linalg.eigvalsh(target))[::-1][:k]
+    assert_allclose(
+        est.explained_variance_, eigenvalues, rtol=1e-9, atol=1e-12 * eigenvalues[0]
+    )
+    Z = est.transform(named_like(est, X))
+    expected = expected_output_covariance(params, covariance)
+    assert Z.shape == (len(X), expected.shape[0])
+    assert_allclose(np.mean(Z, axis=0), 0.0, atol=1e-8)
+    assert_allclose(np.cov(Z.T, ddof=0), expected, atol=1e-8)
+    if n_components is None and params.get("eps", 0.0) == 0:
+        # Every whitening of Kessy et al.: W W' = inv(Sigma).
+        W = est.whitening_matrix_
+        precision = np.linalg.inv(covariance)
+        assert_allclose(W @ W.T, precision, atol=1e-8 * np.abs(precision).max())
+        assert_allclose(est.inverse_transform(Z), X, atol=1e-9 * np.abs(X).max())
+
+
 REFERENCES = {
     BatchStandardizer: check_standardizer,
     MinMaxNormalizer: check_minmax,
     ZScoreOutlierDetector: check_detector,
+    SVDWhitener: check_whitener,
 }
 
 
@@ -660,6 +783,26 @@ INVALID_PARAMS = {
         ({"momentum": np.nan}, "momentum"),
         ({"momentum": "0.2"}, "momentum"),
     ],
+    SVDWhitener: [
+        ({"method": "svd"}, "method"),
+        ({"method": "ZCA"}, "method"),
+        ({"method": None}, "method"),
+        ({"method": ["zca"]}, "method"),
+        ({"n_components": 0}, "n_components"),
+        ({"n_components": -1}, "n_components"),
+        ({"n_components": 2.0}, "n_components"),
+        ({"n_components": True}, "n_components"),
+        ({"n_components": "2"}, "n_components"),
+        # Bounded by the number of features, so known only once X is seen.
+        ({"n_components": 6}, "n_components"),
+        ({"method": "cholesky", "n_components": 2}, "n_components"),
+        ({"eps": -1e-3}, "eps"),
+        ({"eps": np.nan}, "eps"),
+        ({"eps": np.inf}, "eps"),
+        ({"eps": None}, "eps"),
+        ({"eps": "0"}, "eps"),
+        ({"copy": "no"}, "copy"),
+    ],
 }
 
 
@@ -717,10 +860,111 @@ def test_invalid_parameter_set_after_fitting_leaves_state_unchanged(
 
 @pytest.mark.parametrize(
     "setting",
-    setting_params([setting for setting in SETTINGS if setting.momentum is None]),
+    setting_params(
+        [
+            setting
+            for setting in SETTINGS
+            if setting.momentum is None and not setting.whitener
+        ]
+    ),
 )
 def test_one_row_batches_are_fine_without_momentum(setting):
     X = np.vstack(good_batches())
     rows = [row[None, :] for row in X]
     est = feed(setting.make(), rows)
     assert_matches_reference(est, setting, rows)
+
+
+# ---------------------------------------------------------------------------
+# SVDWhitener: bad only as a first batch, and failed fits that reset names
+# ---------------------------------------------------------------------------
+
+WHITENER_SETTINGS = [setting for setting in SETTINGS if setting.whitener]
+
+
+@pytest.mark.parametrize("setting", setting_params(WHITENER_SETTINGS))
+def test_whitener_takes_one_row_batches_after_the_first(setting):
+    good = good_batches()
+    batches = [good[0]] + [row[None, :] for row in np.vstack(good[1:])]
+    est = feed(setting.make(), batches)
+    assert_matches_reference(est, setting, batches)
+
+
+@pytest.mark.parametrize("setting", setting_params(WHITENER_SETTINGS))
+def test_whitener_weighted_one_row_batch_after_the_first(setting):
+    good = good_batches()
+    est = feed(setting.make(), good[:1])
+    est.partial_fit(good[1][:1], sample_weight=[3.0])
+    feed(est, good[1:])
+    # a row of weight 3 is the row three times
+    repeated = [good[0], np.repeat(good[1][:1], 3, axis=0), *good[1:]]
+    assert_matches_reference(est, setting, repeated)
+
+
+@pytest.mark.parametrize(
+    "setting",
+    setting_params([setting for setting in SETTINGS if setting.cholesky_without_eps]),
+)
+@pytest.mark.parametrize("batch", ["duplicated column", "2 rows, rank 1"])
+def test_cholesky_takes_a_singular_batch_once_the_covariance_is_not(setting, batch):
+    good = good_batches()
+    X = {case.id: case.X for case in first_batch_cases(setting)}[batch]
+    est = feed(setting.make(), good[:1])
+    est.partial_fit(X)
+    feed(est, good[1:])
+    assert_matches_reference(est, setting, [good[0], X, *good[1:]])
+
+
+def whitener_bad_fits(setting):
+    """Bad X found only after validation reset the names: NaN, 1 sample, and
+    for Cholesky without eps a singular covariance."""
+    return [
+        pytest.param(setting, case, id=f"{setting.id}-{case.id}")
+        for case in nan_cases(setting) + first_batch_cases(setting)
+        if case.sample_weight is None
+    ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "case"),
+    [param for setting in WHITENER_SETTINGS for param in whitener_bad_fits(setting)],
+)
+def test_whitener_failed_fit_keeps_the_feature_names(setting, case):
+    pd = pytest.importorskip("pandas")
+    good = good_batches()
+    est = setting.make().fit(pd.DataFrame(good[0], columns=COLUMNS))
+    before = snapshot(est)
+    other = ["v", "w", "x", "y", "z"]
+    for X in (case.X, pd.DataFrame(case.X, columns=other)):
+        with case.raises():
+            est.fit(X)
+        assert_state_equal(before, est)
+    assert list(est.feature_names_in_) == COLUMNS
+    for batch in good[1:]:
+        est.partial_fit(pd.DataFrame(batch, columns=COLUMNS))
+    assert_matches_reference(est, setting, good)
+
+
+@pytest.mark.parametrize(
+    ("setting", "params", "name"),
+    [
+        pytest.param(setting, params, name, id=f"{setting.id}-{params_id(params)}")
+        for setting in WHITENER_SETTINGS
+        for params, name in INVALID_PARAMS[SVDWhitener]
+    ],
+)
+def test_whitener_invalid_parameter_set_after_fitting_fails_fit_too(
+    setting, params, name
+):
+    good = good_batches()
+    est = feed(setting.make(), good[:1])
+    valid = {key: est.get_params()[key] for key in params}
+    est.set_params(**params)
+    before = snapshot(est)
+    with pytest.raises(ValueError, match=name):
+        est.fit(np.vstack(good))
+    assert_state_equal(before, est)
+    est.set_params(**valid)
+    est.fit(np.vstack(good[:2]))
+    est.partial_fit(good[2])
+    assert_matches_reference(est, setting, good)

@@ -2,16 +2,21 @@
 
 import dataclasses
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 
+import skbn._stats
 from skbn._stats import (
     _BLOCK_VALUES,
+    _MIN_SCATTER_ROWS,
     Extrema,
     Moments,
+    Scatter,
+    block_rows,
     exponential_moving_update,
     merge_pairwise,
     reference_point,
@@ -970,3 +975,594 @@ def test_extrema_of_an_empty_batch_observe_nothing(weights):
     for merged in (empty.merge(other), other.merge(empty)):
         assert_array_equal(merged.min, other.min)
         assert_array_equal(merged.max, other.max)
+
+
+# ---------------------------------------------------------------------------
+# Scatter: weighted mean and centred scatter matrix of complete rows
+
+
+def reference_scatter(X, sample_weight=None):
+    """(weight, mean, matrix) of the rows, by np.average and np.cov."""
+    X = np.asarray(X, dtype=np.float64)
+    w = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight)
+    weight = w.sum()
+    mean = np.average(X, axis=0, weights=w)
+    covariance = np.cov(X.T, ddof=0, aweights=w).reshape(X.shape[1], X.shape[1])
+    return weight, mean, covariance * weight
+
+
+def assert_scatter_match(scatter, weight, mean, matrix, rtol=1e-12):
+    """Compare to a reference; entries are judged against the largest one,
+    since off-diagonal entries near 0 have no relative accuracy to speak of."""
+    scale = np.abs(matrix).max()
+    assert isinstance(scatter.weight, float)
+    assert scatter.mean.dtype == np.float64
+    assert scatter.matrix.dtype == np.float64
+    assert scatter.matrix.shape == matrix.shape
+    assert_allclose(scatter.weight, weight, rtol=1e-14)
+    assert_allclose(scatter.mean, mean, rtol=rtol, atol=rtol * np.abs(mean).max())
+    assert_allclose(scatter.matrix, matrix, rtol=rtol, atol=rtol * scale)
+    assert_allclose(
+        scatter.covariance, matrix / weight, rtol=rtol, atol=rtol * scale / weight
+    )
+
+
+def correlated_data(rng, n_samples=80, n_features=4, offset=None):
+    """Rows with correlated features of different location and scale."""
+    mixing = rng.normal(size=(n_features, n_features)) + 2.0 * np.eye(n_features)
+    if offset is None:
+        offset = rng.normal(scale=100.0, size=n_features)
+    return rng.normal(size=(n_samples, n_features)) @ mixing + offset
+
+
+def scatter_splits(X, sample_weight, bounds):
+    return [
+        Scatter.from_batch(
+            X[a:b], None if sample_weight is None else sample_weight[a:b]
+        )
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+
+
+def random_bounds(rng, n_samples, n_cuts):
+    cuts = np.sort(rng.choice(np.arange(1, n_samples), size=n_cuts, replace=False))
+    return np.r_[0, cuts, n_samples]
+
+
+def sequential_merge(parts):
+    running = parts[0]
+    for part in parts[1:]:
+        running = running.merge(part)
+    return running
+
+
+def fsum_covariance(Y):
+    """Mean and population covariance, summed exactly by math.fsum."""
+    n_samples, n_features = Y.shape
+    mean = np.array([math.fsum(column) / n_samples for column in Y.T])
+    centred = Y - mean
+    return mean, np.array(
+        [
+            [
+                math.fsum(centred[:, i] * centred[:, j]) / n_samples
+                for j in range(n_features)
+            ]
+            for i in range(n_features)
+        ]
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weights", [None, "float", "integer"])
+def test_scatter_from_batch_matches_numpy_mean_and_covariance(rng, dtype, weights):
+    X = correlated_data(rng).astype(dtype)
+    w = make_weights(rng, weights, X.shape[0])
+    scatter = Scatter.from_batch(X, w)
+    # float32 input: float64 statistics of the float32 values.
+    X64 = X.astype(np.float64)
+    assert_scatter_match(scatter, *reference_scatter(X64, w))
+    wr = np.ones(X.shape[0]) if w is None else w
+    mean = np.sum(wr[:, None] * X64, axis=0) / wr.sum()
+    centred = X64 - mean
+    explicit = sum(wi * np.outer(row, row) for wi, row in zip(wr, centred, strict=True))
+    assert_allclose(scatter.matrix, explicit, rtol=1e-12, atol=1e-12 * explicit.max())
+    assert_allclose(
+        scatter.covariance,
+        np.cov(X64.T, ddof=0, aweights=wr),
+        rtol=1e-12,
+        atol=1e-12 * explicit.max() / wr.sum(),
+    )
+
+
+def test_scatter_integer_weights_equal_repeated_rows(rng):
+    X = correlated_data(rng, n_samples=40)
+    w = rng.integers(0, 4, size=X.shape[0])
+    repeated = np.repeat(X, w, axis=0)
+    scatter = Scatter.from_batch(X, w.astype(np.float64))
+    assert scatter.weight == w.sum()
+    assert_allclose(scatter.mean, repeated.mean(axis=0), rtol=1e-13)
+    assert_allclose(
+        scatter.covariance,
+        np.cov(repeated.T, ddof=0),
+        rtol=1e-12,
+        atol=1e-12 * np.abs(scatter.covariance).max(),
+    )
+
+
+def test_scatter_zero_weight_rows_count_as_absent(rng):
+    X = correlated_data(rng)
+    w = rng.uniform(0.5, 2.0, size=X.shape[0])
+    absent = rng.random(X.shape[0]) < 0.3
+    w[absent] = 0.0
+    X[absent] = 1e8
+    scatter = Scatter.from_batch(X, w)
+    assert_scatter_match(scatter, *reference_scatter(X[~absent], w[~absent]))
+
+
+@pytest.mark.parametrize("weights", [None, "float"])
+def test_scatter_about_origin_measures_the_mean_from_it(rng, weights):
+    X = correlated_data(rng, offset=np.array([1.0, -50.0, 300.0, 7.0]))
+    w = make_weights(rng, weights, X.shape[0])
+    origin = np.array([1.5, -49.0, 310.0, 0.0])
+    weight, mean, matrix = reference_scatter(X, w)
+    scatter = Scatter.from_batch(X, w, origin=origin)
+    assert_scatter_match(scatter, weight, mean - origin, matrix)
+    assert_allclose(scatter.measured_from(-origin).mean, mean, rtol=1e-13)
+    # Measuring from another origin moves the mean only.
+    moved = scatter.measured_from(np.array([1.0, 2.0, 3.0, 4.0]))
+    assert_allclose(moved.mean, mean - origin - [1.0, 2.0, 3.0, 4.0], rtol=1e-13)
+    assert moved.weight == scatter.weight
+    assert_array_equal(moved.matrix, scatter.matrix)
+
+
+def test_scatter_matrix_is_symmetric_positive_semidefinite(rng):
+    # one block: its scatter is symmetrized explicitly
+    X = correlated_data(rng, n_samples=200, n_features=6)
+    scatter = Scatter.from_batch(X, rng.uniform(0.0, 2.0, size=200))
+    assert_array_equal(scatter.matrix, scatter.matrix.T)
+    assert np.linalg.eigvalsh(scatter.matrix).min() > 0
+
+
+@pytest.mark.parametrize("source", ["several blocks", "merge", "merge_pairwise"])
+def test_scatter_matrix_stays_exactly_symmetric(rng, source):
+    """A scatter matrix is symmetric by definition, and a single block is kept
+    exactly so; combining blocks should not bring back rounding asymmetry."""
+    n_features = 600
+    rows = max(block_rows(np.empty((1, n_features))), _MIN_SCATTER_ROWS)
+    X = correlated_data(rng, n_samples=3 * rows + 11, n_features=n_features)
+    if source == "several blocks":
+        scatter = Scatter.from_batch(X)
+    elif source == "merge":
+        scatter = Scatter.from_batch(X[:50]).merge(Scatter.from_batch(X[50:120]))
+    else:
+        scatter = merge_pairwise(scatter_splits(X, None, [0, 30, 70, 100, 160]))
+    assert_array_equal(scatter.matrix, scatter.matrix.T)
+
+
+def test_scatter_far_from_zero_keeps_covariance(rng):
+    """1e6 + correlated N(0, 1): covariance to ~1e-12 relative, over several blocks.
+
+    x - 1e6 is exact here (Sterbenz), so the reference is summed exactly on
+    data near 0; E[x x'] - E[x] E[x]' would lose about 12 digits.
+    """
+    offset = 1e6
+    mixing = np.array([[1.0, 0.6, -0.3], [0.0, 0.8, 0.5], [0.0, 0.0, 0.4]])
+    n_samples = 3 * block_rows(np.empty((1, 3))) + 123
+    X = offset + rng.normal(size=(n_samples, 3)) @ mixing
+    Y = X - offset
+    assert_array_equal(Y + offset, X)
+    scatter = Scatter.from_batch(X)
+    ref_mean, ref_cov = fsum_covariance(Y)
+    assert_allclose(ref_cov, mixing.T @ mixing, rtol=0.05, atol=0.02)
+    assert scatter.weight == n_samples
+    assert_allclose(scatter.mean, offset + ref_mean, rtol=1e-15)
+    assert_allclose(scatter.covariance, ref_cov, rtol=1e-12, atol=1e-12 * ref_cov.max())
+    # The same data streamed in chunks about a common origin.
+    origin = reference_point(X[:1000])
+    chunks = (
+        Scatter.from_batch(X[start : start + 1000], origin=origin)
+        for start in range(0, n_samples, 1000)
+    )
+    streamed = merge_pairwise(chunks)
+    assert_allclose(streamed.mean + origin, offset + ref_mean, rtol=1e-15)
+    assert_allclose(
+        streamed.covariance, ref_cov, rtol=1e-12, atol=1e-12 * ref_cov.max()
+    )
+
+
+@pytest.mark.parametrize(
+    ("offset", "n_samples", "rtol"),
+    [(1e12, 20_000, 1e-13), (1e9, 200_000, 1e-9)],
+    ids=["one block", "several blocks"],
+)
+def test_scatter_about_a_far_origin_keeps_covariance(rng, offset, n_samples, rtol):
+    """An origin far from the data, as when a stream drifts away from where it
+    started: each block's own centring, its residual correction and the
+    refined block means keep the covariance.
+
+    Within one block the computed mean is off by many ulps of the offset and
+    only the residual correction removes the square of that error; across
+    blocks, means of 1e9-sized data are representable to ~6e-8 only, so
+    merging loses ~1e-10 of the covariance unavoidably (see the Moments test).
+    """
+    mixing = np.array([[1.0, 0.6, -0.3], [0.0, 0.8, 0.5], [0.0, 0.0, 0.4]])
+    X = offset + rng.normal(size=(n_samples, 3)) @ mixing
+    assert (n_samples > block_rows(X)) == (n_samples == 200_000)
+    mean, covariance = fsum_covariance(X - offset)
+    scatter = Scatter.from_batch(X, origin=np.zeros(3))
+    assert scatter.weight == n_samples
+    assert_allclose(scatter.mean, offset + mean, rtol=1e-15)
+    assert_allclose(
+        scatter.covariance, covariance, rtol=rtol, atol=rtol * covariance.max()
+    )
+
+
+def blockwise_data(rng, n_features, n_blocks):
+    """Several blocks of rows, each of its own location, scale and correlation,
+    the last one short, so that merging the blocks has real work to do."""
+    rows = max(block_rows(np.empty((1, n_features))), _MIN_SCATTER_ROWS)
+    sizes = [rows] * (n_blocks - 1) + [rows // 3 + 1]
+    blocks = [
+        correlated_data(
+            rng,
+            n_samples=size,
+            n_features=n_features,
+            offset=rng.normal(scale=10.0 * (k + 1), size=n_features),
+        )
+        * rng.uniform(0.5, 4.0)
+        for k, size in enumerate(sizes)
+    ]
+    return np.vstack(blocks), rows
+
+
+@pytest.mark.parametrize(
+    "n_features", [8, 600], ids=["tall blocks", "minimum block rows"]
+)
+@pytest.mark.parametrize("weights", [None, "float", "zero blocks"])
+def test_scatter_over_several_blocks_matches_numpy(rng, n_features, weights):
+    X, rows = blockwise_data(rng, n_features, n_blocks=4)
+    assert X.shape[0] > 3 * rows and X.shape[0] % rows != 0
+    w = None
+    if weights is not None:
+        w = rng.uniform(0.0, 3.0, size=X.shape[0])
+        if weights == "zero blocks":
+            # a first block without weight gives no reference point to start from
+            w[:rows] = 0.0
+            w[2 * rows : 3 * rows] = 0.0
+    scatter = Scatter.from_batch(X, w)
+    assert_scatter_match(scatter, *reference_scatter(X, w))
+
+
+def test_scatter_from_batch_cuts_rows_into_blocks(rng, monkeypatch):
+    """Blocks of max(block_rows, _MIN_SCATTER_ROWS) rows, the last one short:
+    the tests over several blocks above do exercise the merges."""
+    sizes = []
+    cut = skbn._stats._dense_scatter
+
+    def recording(X, *args):
+        sizes.append(X.shape[0])
+        return cut(X, *args)
+
+    monkeypatch.setattr(skbn._stats, "_dense_scatter", recording)
+    for n_features, rows in [(8, 8192), (600, _MIN_SCATTER_ROWS)]:
+        assert rows == max(block_rows(np.empty((1, n_features))), _MIN_SCATTER_ROWS)
+        X = correlated_data(rng, n_samples=3 * rows + 5, n_features=n_features)
+        sizes.clear()
+        Scatter.from_batch(X)
+        assert sizes == [rows, rows, rows, 5]
+        sizes.clear()
+        Scatter.from_batch(X[:rows], origin=X[0])
+        assert sizes == [rows]
+    sizes.clear()
+    Scatter.from_batch(np.empty((0, 3)))
+    assert sizes == [0]
+
+
+def test_scatter_of_wide_data_over_several_blocks():
+    """65536 // 1000 = 65 rows would make merges as costly as the blocks; the
+    result must not depend on how the rows are cut anyway."""
+    rng = np.random.default_rng(3)
+    X = correlated_data(rng, n_samples=2 * _MIN_SCATTER_ROWS + 5, n_features=1000)
+    assert_scatter_match(Scatter.from_batch(X), *reference_scatter(X))
+
+
+def test_scatter_of_single_rows_merged_one_by_one(rng):
+    """One row has no spread; merged row by row, as partial_fit does with
+    one-row batches, the rows give the covariance of the whole."""
+    X = correlated_data(rng, n_samples=30, n_features=3)
+    single = Scatter.from_batch(X[:1])
+    assert single.weight == 1.0
+    assert_allclose(single.mean, X[0], rtol=1e-15)
+    assert_array_equal(single.matrix, np.zeros((3, 3)))
+    origin = X[0]
+    running = Scatter.from_batch(X[:1], origin=origin)
+    for row in X[1:]:
+        running = running.merge(Scatter.from_batch(row[None, :], origin=origin))
+    weight, mean, matrix = reference_scatter(X)
+    assert_scatter_match(running.measured_from(-origin), weight, mean, matrix)
+
+
+def test_block_rows_is_about_64k_values():
+    assert block_rows(np.empty((10, 1))) == 65536
+    assert block_rows(np.empty((10, 5))) == 13107
+    assert block_rows(np.empty((10, 65536))) == 1
+    assert block_rows(np.empty((10, 100_000))) == 1
+    assert block_rows(np.empty((0, 0))) == 65536
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("weights", [None, "float"])
+def test_scatter_merge_equals_from_batch_of_concatenation(seed, weights):
+    rng = np.random.default_rng(seed)
+    X = correlated_data(rng, n_samples=120, n_features=5)
+    w = make_weights(rng, weights, X.shape[0])
+    reference = reference_scatter(X, w)
+    whole = Scatter.from_batch(X, w)
+    for _ in range(10):
+        cut = int(rng.integers(1, X.shape[0]))
+        left, right = scatter_splits(X, w, [0, cut, X.shape[0]])
+        for merged in (left.merge(right), right.merge(left)):
+            assert_scatter_match(merged, *reference)
+            assert_allclose(
+                merged.matrix,
+                whole.matrix,
+                rtol=1e-12,
+                atol=1e-12 * np.abs(whole.matrix).max(),
+            )
+
+
+def test_scatter_merge_of_batches_far_apart(rng):
+    """Two batches whose means differ by far more than their spread."""
+    a = correlated_data(rng, n_samples=30, n_features=3, offset=np.zeros(3))
+    b = correlated_data(rng, n_samples=50, n_features=3, offset=np.full(3, 1e4))
+    merged = Scatter.from_batch(a).merge(Scatter.from_batch(b))
+    assert_scatter_match(merged, *reference_scatter(np.vstack([a, b])))
+
+
+@pytest.mark.parametrize(
+    "weights", [None, np.zeros(4)], ids=["no rows", "all weights zero"]
+)
+@pytest.mark.parametrize("origin", [None, np.array([1.0, -2.0, 3.0])])
+def test_scatter_of_an_empty_batch_is_zero(weights, origin):
+    X = np.empty((0, 3)) if weights is None else np.full((4, 3), 5.0)
+    empty = Scatter.from_batch(X, weights, origin=origin)
+    assert empty.weight == 0.0
+    assert_array_equal(empty.mean, np.zeros(3))
+    assert_array_equal(empty.matrix, np.zeros((3, 3)))
+
+
+@pytest.mark.parametrize("origin", [None, np.array([1.0, -2.0, 3.0])])
+def test_scatter_merge_with_empty_is_the_identity(rng, origin):
+    X = correlated_data(rng, n_samples=25, n_features=3)
+    scatter = Scatter.from_batch(X, origin=origin)
+    for empty in (
+        Scatter.from_batch(np.empty((0, 3)), origin=origin),
+        Scatter.from_batch(X[:5], np.zeros(5), origin=origin),
+    ):
+        for merged in (empty.merge(scatter), scatter.merge(empty)):
+            assert merged.weight == scatter.weight
+            assert_array_equal(merged.mean, scatter.mean)
+            assert_array_equal(merged.matrix, scatter.matrix)
+    both = Scatter.from_batch(np.empty((0, 3))).merge(
+        Scatter.from_batch(np.empty((0, 3)))
+    )
+    assert both.weight == 0.0
+    assert_array_equal(both.mean, np.zeros(3))
+    assert_array_equal(both.matrix, np.zeros((3, 3)))
+
+
+def test_scatter_merge_does_not_modify_operands(rng):
+    X = correlated_data(rng, n_samples=60)
+    a = Scatter.from_batch(X[:20])
+    b = Scatter.from_batch(X[20:], rng.uniform(0.0, 2.0, size=40))
+    before = [(s.weight, s.mean.copy(), s.matrix.copy()) for s in (a, b)]
+    for s in (a, b):
+        s.mean.setflags(write=False)
+        s.matrix.setflags(write=False)
+    a.merge(b)
+    b.merge(a)
+    merge_pairwise([a, b, a])
+    merge_pairwise(iter([b, a, b, a]))
+    a.measured_from(np.ones(4))
+    for s, (weight, mean, matrix) in zip((a, b), before, strict=True):
+        assert s.weight == weight
+        assert_array_equal(s.mean, mean)
+        assert_array_equal(s.matrix, matrix)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_scatter_from_batch_does_not_modify_read_only_input(rng, dtype):
+    X = correlated_data(rng, n_samples=3 * _MIN_SCATTER_ROWS, n_features=300)
+    X = X.astype(dtype)
+    w = rng.uniform(0.0, 2.0, size=X.shape[0])
+    X_before, w_before = X.copy(), w.copy()
+    X.setflags(write=False)
+    w.setflags(write=False)
+    origin = X_before[0].astype(np.float64)
+    reference = reference_scatter(X_before, w_before)
+    assert_scatter_match(Scatter.from_batch(X, w), *reference, rtol=1e-11)
+    Scatter.from_batch(X, origin=origin)
+    assert_array_equal(X, X_before)
+    assert_array_equal(w, w_before)
+
+
+def test_scatter_is_frozen(rng):
+    scatter = Scatter.from_batch(correlated_data(rng))
+    for name, value in [("weight", 1.0), ("mean", np.zeros(4)), ("matrix", None)]:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(scatter, name, value)
+
+
+# Exact rational arithmetic on small integer data.
+
+
+def fraction_scatter(rows, weights):
+    """(weight, mean, matrix) as Fractions, from integer rows and weights."""
+    n_features = len(rows[0])
+    weight = sum(weights, Fraction(0))
+    mean = [
+        sum((w * row[j] for row, w in zip(rows, weights, strict=True)), Fraction(0))
+        / weight
+        for j in range(n_features)
+    ]
+    matrix = [
+        [
+            sum(
+                (
+                    w * (row[i] - mean[i]) * (row[j] - mean[j])
+                    for row, w in zip(rows, weights, strict=True)
+                ),
+                Fraction(0),
+            )
+            for j in range(n_features)
+        ]
+        for i in range(n_features)
+    ]
+    return weight, mean, matrix
+
+
+def as_floats(values):
+    return np.array(values, dtype=object).astype(np.float64)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_scatter_is_exact_on_dyadic_data(weighted):
+    """8 rows of small integers, dyadic weights summing to a power of 2: every
+    intermediate value is representable, so the float result must be exact."""
+    rng = np.random.default_rng(7)
+    X = rng.integers(-6, 7, size=(8, 3)).astype(np.float64)
+    if weighted:
+        w = np.array([0.5, 1.5, 1.0, 1.0, 0.25, 0.75, 2.0, 1.0])
+        fractions = [Fraction(x) for x in w]
+    else:
+        w, fractions = None, [Fraction(1)] * 8
+    rows = [[Fraction(int(x)) for x in row] for row in X]
+    weight, mean, matrix = fraction_scatter(rows, fractions)
+    assert all(m.denominator & (m.denominator - 1) == 0 for m in mean)
+    expected = (float(weight), as_floats(mean), as_floats(matrix))
+    halves = (
+        Scatter.from_batch(X[:4], None if w is None else w[:4]),
+        Scatter.from_batch(X[4:], None if w is None else w[4:]),
+    )
+    if weighted:
+        assert halves[0].weight == halves[1].weight
+    for scatter in (Scatter.from_batch(X, w), halves[0].merge(halves[1])):
+        assert scatter.weight == expected[0]
+        assert_array_equal(scatter.mean, expected[1])
+        assert_array_equal(scatter.matrix, expected[2])
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_scatter_matches_exact_rational_arithmetic(weighted):
+    """Means that are not representable: correct to rounding, for one batch
+    and for merges of uneven parts."""
+    rng = np.random.default_rng(11)
+    X = rng.integers(-20, 21, size=(37, 4)).astype(np.float64)
+    X[:, 3] = 3 * X[:, 0] - X[:, 1] + 1  # an exact linear dependence
+    w_int = rng.integers(1, 6, size=37) if weighted else np.ones(37, dtype=int)
+    rows = [[Fraction(int(x)) for x in row] for row in X]
+    weight, mean, matrix = fraction_scatter(rows, [Fraction(int(v)) for v in w_int])
+    mean, matrix = as_floats(mean), as_floats(matrix)
+    w = w_int.astype(np.float64) if weighted else None
+    scale = np.abs(matrix).max()
+    for scatter in (
+        Scatter.from_batch(X, w),
+        sequential_merge(scatter_splits(X, w, [0, 3, 4, 20, 37])),
+        merge_pairwise(scatter_splits(X, w, [0, 1, 2, 9, 30, 37])),
+    ):
+        assert scatter.weight == float(weight)
+        assert_allclose(scatter.mean, mean, rtol=4e-16, atol=4e-16 * 20)
+        assert_allclose(scatter.matrix, matrix, rtol=1e-15, atol=1e-15 * scale)
+
+
+# ---------------------------------------------------------------------------
+# merge_pairwise on an iterable
+
+
+@pytest.mark.parametrize("n_parts", range(1, 18))
+def test_merge_pairwise_equals_sequential_merge(rng, n_parts):
+    X = correlated_data(rng, n_samples=200, n_features=4)
+    w = rng.uniform(0.0, 2.0, size=X.shape[0])
+    bounds = random_bounds(rng, X.shape[0], n_parts - 1)
+    parts = scatter_splits(X, w, bounds)
+    assert len(parts) == n_parts
+    from_list = merge_pairwise(parts)
+    from_generator = merge_pairwise(part for part in parts)
+    assert from_generator.weight == from_list.weight
+    assert_array_equal(from_generator.mean, from_list.mean)
+    assert_array_equal(from_generator.matrix, from_list.matrix)
+    sequential = sequential_merge(parts)
+    assert_allclose(from_list.weight, sequential.weight, rtol=1e-14)
+    assert_allclose(from_list.mean, sequential.mean, rtol=1e-13)
+    assert_allclose(
+        from_list.matrix,
+        sequential.matrix,
+        rtol=1e-12,
+        atol=1e-12 * np.abs(sequential.matrix).max(),
+    )
+    assert_scatter_match(from_list, *reference_scatter(X, w))
+
+
+def test_merge_pairwise_of_moments_from_a_generator(rng):
+    X = with_nans(rng, make_data(rng, n_samples=300))
+    bounds = random_bounds(rng, X.shape[0], 12)
+    merged = merge_pairwise(
+        Moments.from_batch(X[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    )
+    assert_moments_match(merged, *reference_moments(X))
+
+
+@pytest.mark.parametrize(
+    "parts", [[], (), iter([]), (x for x in [])], ids=["list", "tuple", "iter", "gen"]
+)
+def test_merge_pairwise_of_nothing_raises(parts):
+    with pytest.raises(ValueError, match="at least one"):
+        merge_pairwise(parts)
+
+
+class Tracked:
+    """A statistic recording what it holds, in order, and its merge depth."""
+
+    alive = 0
+
+    def __init__(self, items, depth=0):
+        self.items = items
+        self.depth = depth
+        Tracked.alive += 1
+
+    def __del__(self):
+        Tracked.alive -= 1
+
+    def merge(self, other):
+        return Tracked(self.items + other.items, max(self.depth, other.depth) + 1)
+
+
+@pytest.mark.parametrize("n_parts", [1, 2, 3, 5, 7, 8, 9, 16, 17, 100])
+def test_merge_pairwise_keeps_order_and_a_balanced_tree(n_parts):
+    merged = merge_pairwise(Tracked((k,)) for k in range(n_parts))
+    assert merged.items == tuple(range(n_parts))
+    assert merged.depth == math.ceil(math.log2(n_parts))
+
+
+def test_merge_pairwise_consumes_a_generator_lazily():
+    """Parts are pulled one at a time, and only about log2(pulled) partial
+    merges are alive at each pull: a stream of scatter matrices never has to
+    be held at once."""
+    Tracked.alive = 0
+    alive_at_pull = []
+
+    def parts(n):
+        for k in range(n):
+            alive_at_pull.append(Tracked.alive)
+            yield Tracked((k,))
+
+    n_parts = 100
+    merged = merge_pairwise(parts(n_parts))
+    assert merged.items == tuple(range(n_parts))
+    assert len(alive_at_pull) == n_parts
+    for pulled, alive in enumerate(alive_at_pull):
+        # the partial merges of `pulled` parts: one per set bit of their count
+        assert alive <= max(1, pulled.bit_length()), (pulled, alive)
+        assert alive == bin(pulled).count("1"), (pulled, alive)
+    del merged
+    assert Tracked.alive == 0
