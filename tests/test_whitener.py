@@ -757,11 +757,11 @@ def test_low_rank_matrix_stays_bounded(method, seed):
 
 
 @pytest.mark.parametrize("seed", [1, 4, 5])
-def test_low_rank_matrix_where_sklearn_pca_blows_up(seed):
-    # PCA divides by singular values that are rounding errors: the whitened
-    # null direction reaches ~1e5 to ~1e6.
+def test_low_rank_matrix_null_directions_map_to_zero(seed):
+    # On these seeds scikit-learn 1.9's PCA(whiten=True) divides by singular
+    # values that are rounding errors and reaches ~1e5 to ~1e6 (how far
+    # depends on the release and its LAPACK, so it is not asserted here).
     X = low_rank(seed)
-    assert np.abs(PCA(whiten=True).fit(X).transform(X)).max() > 1e4
     with pytest.warns(UserWarning):
         Z = SVDWhitener(method="pca").fit_transform(X)
     assert np.abs(Z).max() < 10
