@@ -139,22 +139,17 @@ def validate_batch(
     """
     if not accept_sparse:
         _reject_sparse(X, estimator)
-    X = validate_data(
+    # scikit-learn's own check reads X once for both NaN and infinity, and
+    # its message for NaN names the estimator and suggests an imputer.
+    return validate_data(
         estimator,
         X,
         reset=reset,
         dtype=FLOAT_DTYPES,
         accept_sparse=("csr", "csc") if accept_sparse else False,
-        ensure_all_finite="allow-nan",
+        ensure_all_finite="allow-nan" if allow_nan else True,
         **check_params,
     )
-    if not allow_nan and np.isnan(X).any():
-        raise ValueError(
-            f"Input X contains NaN, and {type(estimator).__name__} needs complete "
-            "rows. Impute the missing values first (e.g. with "
-            "sklearn.impute.SimpleImputer in a Pipeline), or drop those rows."
-        )
-    return X
 
 
 def validate_inverse_input(
@@ -172,7 +167,8 @@ def validate_inverse_input(
         X,
         dtype=FLOAT_DTYPES,
         accept_sparse=("csr", "csc") if accept_sparse else False,
-        ensure_all_finite="allow-nan",
+        ensure_all_finite="allow-nan" if allow_nan else True,
+        estimator=estimator,
         copy=copy,
         force_writeable=True,
     )
@@ -181,10 +177,6 @@ def validate_inverse_input(
         raise ValueError(
             f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
             f"expecting {expected} features as input."
-        )
-    if not allow_nan and np.isnan(X).any():
-        raise ValueError(
-            f"Input X contains NaN; {type(estimator).__name__} cannot map it back."
         )
     return X
 
