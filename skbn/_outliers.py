@@ -7,7 +7,12 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._standardize import BatchStandardizer
-from ._validation import check_real, rollback_on_error, validate_batch
+from ._validation import (
+    check_real,
+    check_sample_weight,
+    rollback_on_error,
+    validate_batch,
+)
 
 # Published from the fitted BatchStandardizer after every fit and partial_fit.
 _STATISTICS = ("mean_", "var_", "scale_", "n_samples_seen_", "n_batches_seen_")
@@ -158,9 +163,9 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
             more abnormal.
         """
         check_is_fitted(self)
-        X = validate_batch(self, X, reset=False)
-        z = self._standardizer.transform(X, copy=True)
-        return -np.fmax.reduce(np.abs(z, out=z), axis=1, initial=0.0, dtype=np.float64)
+        X = validate_batch(self, X, reset=False, copy=True, force_writeable=True)
+        z = np.abs(self._standardizer._standardize(X), out=X)
+        return -np.fmax.reduce(z, axis=1, initial=0.0, dtype=np.float64)
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers.
@@ -203,16 +208,17 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
         )
         with rollback_on_error(self):
             X = validate_batch(self, X, reset=reset)
-            # The statistics are updated on a copy of the standardizer (whose
-            # arrays are replaced, never written to, so a shallow copy is
-            # enough) and published only once the batch went through.
-            if reset:
-                standardizer = BatchStandardizer(momentum=self.momentum)
-                standardizer.fit(X, sample_weight=sample_weight)
-            else:
-                standardizer = copy.copy(self._standardizer)
-                standardizer.set_params(momentum=self.momentum)
-                standardizer.partial_fit(X, sample_weight=sample_weight)
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
+            # The batch, validated once here, goes straight into the
+            # standardizer's statistics update. That runs on a copy of the
+            # standardizer (whose arrays are replaced, never written to, so a
+            # shallow copy is enough), published only once the batch went in.
+            standardizer = (
+                BatchStandardizer() if reset else copy.copy(self._standardizer)
+            )
+            standardizer.set_params(momentum=self.momentum)
+            standardizer._check_params()
+            standardizer._update(X, sample_weight)
             self._standardizer = standardizer
             for name in _STATISTICS:
                 setattr(self, name, getattr(standardizer, name))

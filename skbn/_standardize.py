@@ -322,7 +322,7 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             copy=self.copy if copy is None else copy,
             force_writeable=True,
         )
-        return affine_forward(X, **self._affine(self.mean_, self.scale_))
+        return self._standardize(X)
 
     def inverse_transform(self, X, copy=None):
         """Map standardized data back to the original scale.
@@ -448,6 +448,10 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.n_samples_seen_ = _compact_counts(moments.weight, integer_counts)
         self.n_batches_seen_ = (self.n_batches_seen_ if started else 0) + 1
         return batch
+
+    def _standardize(self, X):
+        """The inference-mode map on a validated X that may be overwritten."""
+        return affine_forward(X, **self._affine(self.mean_, self.scale_))
 
     def _affine(self, mean, scale):
         """The forward map's parameters from a mean and a scale."""
