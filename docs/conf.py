@@ -1,6 +1,12 @@
 """Sphinx configuration for the skbn documentation."""
 
+import sys
+from pathlib import Path
+
 import skbn
+
+# gallery_order.py sits beside this file; sphinx-gallery imports the sort key by name.
+sys.path.insert(0, str(Path(__file__).parent))
 
 project = "skbn"
 author = "The skbn developers"
@@ -13,6 +19,7 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "numpydoc",
+    "sphinx_gallery.gen_gallery",
 ]
 
 autosummary_generate = True
@@ -27,3 +34,20 @@ templates_path = ["_templates"]
 exclude_patterns = ["_build"]
 html_theme = "pydata_sphinx_theme"
 html_title = "skbn"
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+}
+
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "within_subsection_order": "gallery_order.StoryOrder",
+    "doc_module": ("skbn",),
+    "backreferences_dir": "generated/backreferences",
+    # A failing example fails the build, and the build fails on the first one.
+    "abort_on_example_error": True,
+    "only_warn_on_example_error": False,
+    "min_reported_time": 1,
+    "remove_config_comments": True,
+}
