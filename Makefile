@@ -1,5 +1,6 @@
 # `make demo`, `make test` and `make docs` each create or refresh a local virtual
 # environment (.venv) and install skbn into it, editable, with the extras they need.
+# `make docs` runs every gallery example and treats warnings as errors.
 # `make test-min` runs the tests in .venv-min against the oldest supported releases
 # (their wheels need Python 3.10 or 3.11).
 
@@ -26,8 +27,8 @@ docs: $(VENV)/.installed-docs
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 lint: $(VENV)/.installed-lint
-	$(BIN)/python -m ruff check skbn tests docs
-	$(BIN)/python -m ruff format --check skbn tests docs
+	$(BIN)/python -m ruff check skbn tests docs examples
+	$(BIN)/python -m ruff format --check skbn tests docs examples
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,4 +57,5 @@ $(MIN_VENV)/.installed: pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(MIN_VENV) docs/_build docs/generated .pytest_cache .hypothesis
+	rm -rf $(VENV) $(MIN_VENV) docs/_build docs/generated docs/auto_examples \
+		docs/sg_execution_times.rst .pytest_cache .hypothesis

@@ -30,6 +30,8 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     ``data_range``, as for 8-bit pixels whose range is ``(0, 255)`` whatever
     a batch happens to contain.
 
+    Read more in the :ref:`User Guide <minmax_normalizer>`.
+
     Parameters
     ----------
     feature_range : tuple (lo, hi), default=(0, 1)
@@ -116,6 +118,9 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     Because the map is computed as ``x * scale_ + min_``, data far from zero
     relative to its range (such as ``1e9 + U(0, 1)``) loses digits to
     cancellation, as in MinMaxScaler; center such data first.
+
+    The example :ref:`sphx_glr_auto_examples_plot_minmax_normalization.py`
+    shows it at work.
 
     Examples
     --------

@@ -28,6 +28,8 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
     with BatchNorm's running statistics (``momentum``), which follow a
     drifting stream.
 
+    Read more in the :ref:`User Guide <zscore_outlier_detector>`.
+
     Parameters
     ----------
     threshold : float > 0, default=3.0
@@ -87,6 +89,9 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
 
     A constant feature has ``scale_ = 1``, so a value that differs from the
     constant counts its raw distance as the z-score.
+
+    The examples :ref:`sphx_glr_auto_examples_plot_outlier_detection.py` and
+    :ref:`sphx_glr_auto_examples_plot_standardization.py` show it at work.
 
     Examples
     --------

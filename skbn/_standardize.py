@@ -40,6 +40,8 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     :meth:`partial_fit_transform` is BatchNorm's training-mode forward pass
     while :meth:`transform` is its inference-mode pass.
 
+    Read more in the :ref:`User Guide <batch_standardizer>`.
+
     Parameters
     ----------
     momentum : float in (0, 1] or None, default=None
@@ -141,6 +143,12 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     :meth:`fit` and :meth:`partial_fit` are all-or-nothing: a call that raises
     leaves every fitted attribute as it was.
+
+    The examples :ref:`sphx_glr_auto_examples_plot_standardization.py`,
+    :ref:`sphx_glr_auto_examples_plot_learning_rate.py`,
+    :ref:`sphx_glr_auto_examples_plot_running_statistics.py`,
+    :ref:`sphx_glr_auto_examples_plot_hidden_layer_batchnorm.py` and
+    :ref:`sphx_glr_auto_examples_plot_streaming.py` show it at work.
 
     References
     ----------

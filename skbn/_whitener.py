@@ -49,6 +49,8 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     (the transposes of the paper's matrices, which act on columns).
 
+    Read more in the :ref:`User Guide <svd_whitener>`.
+
     Parameters
     ----------
     method : {"zca", "pca", "cholesky", "zca_cor", "pca_cor"}, default="zca"
@@ -154,6 +156,9 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     ``sample_weight`` are frequency weights: an integer weight is the same
     as repeating the row, and a row of weight 0 is absent.
+
+    The example :ref:`sphx_glr_auto_examples_plot_whitening.py` shows it at
+    work, and :ref:`conventions` helps to choose a ``method``.
 
     References
     ----------
