@@ -5,7 +5,7 @@ from pathlib import Path
 
 import skbn
 
-# gallery_order.py sits beside this file; sphinx-gallery imports the sort key by name.
+# gallery_config.py sits beside this file; sphinx-gallery imports from it by name.
 sys.path.insert(0, str(Path(__file__).parent))
 
 project = "skbn"
@@ -42,7 +42,8 @@ html_theme_options = {
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
-    "within_subsection_order": "gallery_order.StoryOrder",
+    "within_subsection_order": "gallery_config.StoryOrder",
+    "image_scrapers": ("gallery_config.labelled_matplotlib_scraper",),
     "doc_module": ("skbn",),
     "backreferences_dir": "generated/backreferences",
     # A failing example fails the build, and the build fails on the first one.
