@@ -96,10 +96,10 @@ plt.show()
 # The figure shows the trade-off that ``momentum`` controls:
 #
 # * **Small momentum** (0.01, the blue line) averages over many batches: the
-#   curve is smooth but lags behind the drift. On a linear ramp a running
-#   average settles at a constant lag of :math:`(1 - m) / m` batches, here about
-#   99 batches, i.e. about 1 unit of mean; and it needs a few hundred batches to
-#   take in the variance step.
+#   curve is smooth but lags behind the drift. On a linear ramp the lag of a
+#   running average grows towards :math:`(1 - m) / m` batches, here 99 batches
+#   or about 1 unit of mean, and the variance step takes a few hundred batches
+#   to be taken in.
 # * **Large momentum** (0.5) follows every change within a few batches, but
 #   carries much of each batch's sampling noise.
 # * **Exact mode** (``momentum=None``) gives the mean and variance of *all* rows
@@ -107,22 +107,29 @@ plt.show()
 #   split of the data into batches reproduces, but under drift it is the wrong
 #   target: its mean ends near the average of the ramp, and its variance also
 #   absorbs the spread of the drifting means (the variance of a uniform ramp of
-#   width 3 is :math:`3^2/12 = 0.75`), so it ends above the average within-batch
-#   variance of 2.5.
+#   width 3 is about :math:`3^2/12 = 0.75`), so it ends above the average
+#   within-batch variance of 2.5.
 #
-# The printed lags confirm the ramp formula for the two smaller momenta,
-# measured over the last 50 batches of the ramp:
+# The code below checks these statements. Started at batch 0, the lag of a
+# running average on a noise-free ramp at batch :math:`t` is
+# :math:`\frac{1 - m}{m}\,(1 - (1 - m)^t)` batches; we compare it with the
+# measured lag of ``momentum=0.01`` over the last 50 batches (for 0.1 the lag of
+# 9 batches, 0.09 in mean, is lost in the noise).
 slope = true_mean[1] - true_mean[0]
-last = slice(-50, None)
-for m in (0.01, 0.1):
-    measured = np.mean(true_mean[last] - running_mean[m][last]) / slope
-    print(f"momentum={m}: lag {measured:6.1f} batches, (1 - m) / m = {(1 - m) / m:.1f}")
-exact_mean_all = np.concatenate(batches).mean()
-exact_var_all = np.concatenate(batches).var()
+last = step[-50:]
+m = 0.01
+measured = np.mean(true_mean[last] - running_mean[m][last]) / slope
+predicted = np.mean((1 - m) / m * (1 - (1 - m) ** last))
+print(f"momentum=0.01: measured lag {measured:.1f} batches, predicted {predicted:.1f}")
+all_rows = np.concatenate(batches)
 print(
     f"momentum=None: mean_ = {running_mean[None][-1]:.6f}, mean of all rows "
-    f"= {exact_mean_all:.6f}; var_ = {running_var[None][-1]:.6f}, "
-    f"var of all rows (ddof=0) = {exact_var_all:.6f}"
+    f"= {all_rows.mean():.6f}; var_ = {running_var[None][-1]:.6f}, "
+    f"var of all rows (ddof=0) = {all_rows.var():.6f}"
+)
+print(
+    f"mean true variance {true_var.mean():.2f} + variance of the ramp "
+    f"{true_mean.var():.2f} = {true_var.mean() + true_mean.var():.2f}"
 )
 
 # %%
@@ -216,34 +223,49 @@ plt.show()
 # * :meth:`~skbn.BatchStandardizer.transform` is the inference-mode pass: it uses
 #   the running ``mean_`` and ``var_``.
 #
-# We replay the stream with ``momentum=0.01`` (Keras' default), call
-# ``partial_fit_transform`` on every batch, and at two batches, one early and one
-# 50 batches after the variance step, also record what ``transform`` gives for
-# the same batch, with the statistics of the batches before it.
-bn = BatchStandardizer(momentum=0.01)
+# We replay the stream with ``momentum=0.01`` (Keras' default) and with
+# ``momentum=0.1`` (PyTorch's), call ``partial_fit_transform`` on every batch, and
+# at two batches, one early and one 50 batches after the variance step, also
+# record what ``transform`` gives for the same batch, with the statistics of the
+# batches before it.
+replay = {m: BatchStandardizer(momentum=m) for m in (0.01, 0.1)}
 chosen = {"early (batch 10)": 10, "after drift (batch 200)": 200}
-outputs = {}
+train_out, inference_out = {}, {}
+replay_diff = 0.0
 for t, batch in enumerate(batches):
-    inference = bn.transform(batch) if t in chosen.values() else None
-    train = bn.partial_fit_transform(batch)
-    if inference is not None:
-        outputs[t] = (train[:, 0], inference[:, 0])
-    assert bn.mean_[0] == running_mean[0.01][t]  # the same update as partial_fit
+    for m, bn in replay.items():
+        if t in chosen.values():
+            inference_out[m, t] = bn.transform(batch)[:, 0]
+        train = bn.partial_fit_transform(batch)[:, 0]
+        if t in chosen.values():
+            train_out[m, t] = train
+        replay_diff = max(replay_diff, abs(bn.mean_[0] - running_mean[m][t]))
+print(f"max |mean_ by partial_fit_transform - by partial_fit| = {replay_diff:.1e}")
 
 for name, t in chosen.items():
-    train, inference = outputs[t]
+    train = train_out[0.01, t]
+    same = np.max(np.abs(train - train_out[0.1, t]))
     print(
-        f"{name}: train mode mean {train.mean():+.1e}, std {train.std():.6f} | "
-        f"inference mode mean {inference.mean():+.3f}, std {inference.std():.3f}"
+        f"{name}: training mode: mean {train.mean():+.1e}, std {train.std():.6f} "
+        f"(max difference between the momenta {same:.0e})"
     )
+    for m in replay:
+        inference = inference_out[m, t]
+        print(
+            f"    inference mode, momentum={m}: mean {inference.mean():+.3f}, "
+            f"std {inference.std():.3f}"
+        )
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), layout="constrained")
+fig, axes = plt.subplots(1, 2, figsize=(10, 4.8), layout="constrained")
 for ax, (name, t) in zip(axes, chosen.items(), strict=True):
-    train, inference = outputs[t]
-    lim = 1.1 * np.max(np.abs(np.concatenate([train, inference])))
+    train = train_out[0.01, t]
+    lim = 1.1 * max(np.max(np.abs(v)) for v in inference_out.values())
     ax.plot([-lim, lim], [-lim, lim], color="black", lw=1, label="y = x")
-    ax.scatter(train, inference, s=15, color="tab:blue", label="rows of the batch")
+    for m in replay:
+        ax.scatter(
+            train, inference_out[m, t], s=15, color=colors[m], label=f"momentum={m}"
+        )
     ax.set(
         title=name,
         xlabel="training mode: partial_fit_transform",
@@ -253,19 +275,21 @@ for ax, (name, t) in zip(axes, chosen.items(), strict=True):
         aspect="equal",
     )
     ax.legend(loc="upper left")
-fig.suptitle("Training-mode vs inference-mode output of one batch (momentum=0.01)")
+fig.suptitle("Training-mode vs inference-mode output of the rows of one batch")
 plt.show()
 
 # %%
-# Both modes apply an increasing affine map to the same rows, so the points lie
-# on a line. Early in the stream the running statistics still describe the
-# data, and the line is close to :math:`y = x`. After the drift, the running
-# mean lags behind (the line is shifted up: the rows look larger than average)
-# and the running variance has not yet caught up with the step (the slope is
-# above 1): in inference mode the batch is not standardized any more. This gap
-# between the two modes, and the way it shrinks with a larger momentum, is why a
-# network trained with BatchNorm can behave differently in evaluation mode when
-# the data drift.
+# The training-mode output depends on the batch only, not on ``momentum``. Both
+# modes apply an increasing affine map to the same rows, so the points lie on
+# lines. Early in the stream the running statistics come from a few batches
+# close to this one, and the lines are near :math:`y = x`, off by the sampling
+# noise of those batches. After the drift, the running mean of
+# ``momentum=0.01`` lags behind (its line is shifted up: the rows look larger
+# than average) and its running variance has not caught up with the step (the
+# slope is above 1): in inference mode the batch is no longer standardized.
+# ``momentum=0.1`` has followed the drift and stays close to :math:`y = x`. This
+# gap between the two modes is why a network trained with BatchNorm can behave
+# differently in evaluation mode when the data drift.
 #
 # Optional cross-check with PyTorch
 # ---------------------------------
@@ -285,9 +309,11 @@ else:
     torch_bn = torch.nn.BatchNorm1d(1, eps=1e-5, momentum=1.0, dtype=torch.float64)
     skbn_bn = BatchStandardizer(momentum=0.1, eps=1e-5)
     max_out = 0.0
-    for t, batch in enumerate(batches):
+    for batch in batches:
         torch_out = torch_bn.train()(torch.from_numpy(batch)).detach().numpy()
-        max_out = max(max_out, np.max(np.abs(torch_out - skbn_bn.partial_fit_transform(batch))))
+        max_out = max(
+            max_out, np.max(np.abs(torch_out - skbn_bn.partial_fit_transform(batch)))
+        )
         torch_bn.momentum = 0.1
     torch_stats = (torch_bn.running_mean.numpy(), torch_bn.running_var.numpy())
     print(f"max |train-mode output difference| = {max_out:.1e}")
