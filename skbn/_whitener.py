@@ -107,7 +107,8 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     components_ : ndarray of shape (n_directions, n_features)
         Eigenvectors, as rows, of the covariance (of the correlation matrix
         for the ``_cor`` methods), by decreasing eigenvalue, each with a
-        positive entry on the diagonal; the retained ones when
+        positive entry on the diagonal (where that entry is 0, a positive
+        largest entry); the retained ones when
         ``n_components`` is set.
 
     explained_variance_ : ndarray of shape (n_directions,)
@@ -148,7 +149,9 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     Signs are deterministic: as in Kessy et al., the eigenvector matrices
     have a positive diagonal, so the cross-covariance between each output
     and its matching input is positive (for PCA and PCA-cor; it is so by
-    construction for the other methods).
+    construction for the other methods). Where a diagonal entry is exactly
+    0, as for uncorrelated features not in decreasing order of variance, the
+    eigenvector's largest entry is made positive instead.
 
     Missing values (NaN) are refused: a covariance needs complete rows.
     ``fit`` needs at least 2 samples; :meth:`partial_fit` accepts batches of

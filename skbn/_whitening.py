@@ -20,7 +20,8 @@ pca_cor    theta^-1/2 G' V^-1/2                    V^-1/2 G theta^-1/2
 
 Eigenvector matrices have a positive diagonal, the paper's sign convention:
 the cross-covariance between each output and its matching input is then
-positive.
+positive. Where a diagonal entry is exactly zero, the column's largest entry
+is made positive instead.
 """
 
 import warnings
@@ -93,7 +94,11 @@ def _eigh_decreasing(symmetric):
     values, vectors = np.linalg.eigh(symmetric)
     values, vectors = values[::-1], vectors[:, ::-1]
     # Kessy et al.'s convention: eigenvector matrices with a positive diagonal.
-    signs = np.where(np.diag(vectors) < 0, -1.0, 1.0)
+    # A zero on the diagonal has no sign; there the largest entry of the
+    # column is made positive, so that the result does not depend on LAPACK.
+    diagonal = np.diag(vectors)
+    largest = vectors[np.abs(vectors).argmax(axis=0), np.arange(vectors.shape[1])]
+    signs = np.where(np.where(diagonal == 0, largest, diagonal) < 0, -1.0, 1.0)
     # Rounding leaves tiny negative eigenvalues on singular matrices.
     return np.maximum(values, 0.0), vectors * signs
 
@@ -123,7 +128,8 @@ def _warn_null(null, n_features, eps):
             "data are rank-deficient, e.g. a duplicated or constant feature). They "
             f"are mapped to 0; {remedy} to regularize instead.",
             UserWarning,
-            stacklevel=4,
+            # user code -> fit/partial_fit -> _update -> whitening -> here
+            stacklevel=5,
         )
 
 

@@ -418,6 +418,29 @@ def test_signs_are_stable_under_negating_the_data(rng):
         assert_allclose(a.whitening_matrix_, b.whitening_matrix_, atol=1e-9)
 
 
+def test_zero_diagonal_entry_makes_the_largest_entry_positive(rng):
+    # A correlated pair and an independent third feature of larger variance
+    # (each row of the pair appears with +3 and with -3): the pair's second
+    # eigenvector ends in the diagonal's last place with a 0, which no sign
+    # makes positive; eigh returns it with its largest entry negative.
+    pair = rng.multivariate_normal([0, 0], [[0.033, 0.067], [0.067, 0.421]], 200)
+    third = np.full((200, 1), 3.0)
+    X = np.vstack([np.hstack([pair, third]), np.hstack([pair, -third])])
+    components = SVDWhitener(method="pca").fit(X).components_
+    assert_array_equal(components[:, 2], [1.0, 0.0, 0.0])
+    assert components[1, 1] > 0.9
+    assert components[2, 0] > 0.9
+
+
+def test_rank_warning_points_at_the_callers_line(rng):
+    X = make_data(rng, n_features=3)
+    X = np.c_[X, X[:, 0]]
+    for call in ("fit", "partial_fit"):
+        with pytest.warns(UserWarning, match="zero") as record:
+            getattr(SVDWhitener(), call)(X)
+        assert record[0].filename == __file__
+
+
 # --------------------------------------------------------------------------
 # partial_fit: exact merging of the mean and the scatter
 # --------------------------------------------------------------------------
