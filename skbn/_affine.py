@@ -21,36 +21,53 @@ from scipy import sparse
 from ._stats import block_rows
 
 
-def affine_forward(X, *, shift=None, factor=None, offset=None):
-    """``X = (X - shift) * factor + offset``, in place."""
+def affine_forward(X, *, shift=None, factor=None, offset=None, out=None):
+    """``out = (X - shift) * factor + offset``; in place (``out`` is X) by default.
+
+    A separate ``out`` (dense, X's shape) spares the caller a copy of X.
+    """
     if sparse.issparse(X):
         _check_sparse_compatible(shift, offset)
         if factor is not None:
             _scale_stored_entries(X, factor, np.multiply)
         return X
+    out = X if out is None else out
+    source = X
     if shift is not None:
-        X -= shift
+        np.subtract(source, shift, out=out, casting="same_kind")
+        source = out
     if factor is not None:
-        X *= factor
+        np.multiply(source, factor, out=out, casting="same_kind")
+        source = out
     if offset is not None:
-        X += offset
-    return X
+        np.add(source, offset, out=out, casting="same_kind")
+        source = out
+    if source is not out:
+        np.copyto(out, source)
+    return out
 
 
-def affine_inverse(X, *, shift=None, factor=None, offset=None):
-    """Undo :func:`affine_forward`: ``X = (X - offset) / factor + shift``, in place."""
+def affine_inverse(X, *, shift=None, factor=None, offset=None, out=None):
+    """Undo :func:`affine_forward`: ``out = (X - offset) / factor + shift``."""
     if sparse.issparse(X):
         _check_sparse_compatible(shift, offset)
         if factor is not None:
             _scale_stored_entries(X, factor, np.divide)
         return X
+    out = X if out is None else out
+    source = X
     if offset is not None:
-        X -= offset
+        np.subtract(source, offset, out=out, casting="same_kind")
+        source = out
     if factor is not None:
-        X /= factor
+        np.divide(source, factor, out=out, casting="same_kind")
+        source = out
     if shift is not None:
-        X += shift
-    return X
+        np.add(source, shift, out=out, casting="same_kind")
+        source = out
+    if source is not out:
+        np.copyto(out, source)
+    return out
 
 
 def _check_sparse_compatible(shift, offset):
