@@ -9,16 +9,19 @@ The shift is subtracted *before* multiplying: folding it into the offset
 (``x * factor + (offset - shift * factor)``) would cancel catastrophically for
 data far from zero, such as 1e9 + N(0, 1).
 
-The diagonal maps write into ``X``, which the caller owns (a validated copy, or
-the user's array when ``copy=False``), and return it. The parameters are
-float64 arrays or scalars, or None for "skip this step"; numpy computes each
-step in float64 and stores it back in X's dtype, so float32 stays float32.
+The diagonal maps write into ``out``: ``X`` itself (which the caller owns: a
+validated copy, or the user's array when ``copy=False``), or a fresh array,
+which spares copying X first. They run block of rows by block of rows, every
+step over a block while it is in cache, so X is read once and ``out`` written
+once. The parameters are float64 arrays or scalars, or None for "skip this
+step"; numpy computes each step in float64 and stores it back in the output's
+dtype, so float32 stays float32.
 """
 
 import numpy as np
 from scipy import sparse
 
-from ._stats import block_rows
+from ._blocks import block_rows, map_row_blocks
 
 
 def affine_forward(X, *, shift=None, factor=None, offset=None, out=None):
@@ -31,20 +34,8 @@ def affine_forward(X, *, shift=None, factor=None, offset=None, out=None):
         if factor is not None:
             _scale_stored_entries(X, factor, np.multiply)
         return X
-    out = X if out is None else out
-    source = X
-    if shift is not None:
-        np.subtract(source, shift, out=out, casting="same_kind")
-        source = out
-    if factor is not None:
-        np.multiply(source, factor, out=out, casting="same_kind")
-        source = out
-    if offset is not None:
-        np.add(source, offset, out=out, casting="same_kind")
-        source = out
-    if source is not out:
-        np.copyto(out, source)
-    return out
+    steps = [(np.subtract, shift), (np.multiply, factor), (np.add, offset)]
+    return _apply_by_blocks(X, steps, X if out is None else out)
 
 
 def affine_inverse(X, *, shift=None, factor=None, offset=None, out=None):
@@ -54,19 +45,25 @@ def affine_inverse(X, *, shift=None, factor=None, offset=None, out=None):
         if factor is not None:
             _scale_stored_entries(X, factor, np.divide)
         return X
-    out = X if out is None else out
-    source = X
-    if offset is not None:
-        np.subtract(source, offset, out=out, casting="same_kind")
-        source = out
-    if factor is not None:
-        np.divide(source, factor, out=out, casting="same_kind")
-        source = out
-    if shift is not None:
-        np.add(source, shift, out=out, casting="same_kind")
-        source = out
-    if source is not out:
-        np.copyto(out, source)
+    steps = [(np.subtract, offset), (np.divide, factor), (np.add, shift)]
+    return _apply_by_blocks(X, steps, X if out is None else out)
+
+
+def _apply_by_blocks(X, steps, out):
+    # Each block of rows goes through every step while it is in cache, so
+    # that X is read, and out written, once.
+    steps = [(operation, value) for operation, value in steps if value is not None]
+
+    def apply(blocks):
+        for rows in blocks:
+            source, target = X[rows], out[rows]
+            for operation, value in steps:
+                operation(source, value, out=target, casting="same_kind")
+                source = target
+            if source is not target:
+                np.copyto(target, source)
+
+    map_row_blocks(apply, X.shape[0], block_rows(X))
     return out
 
 

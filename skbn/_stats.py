@@ -14,12 +14,13 @@ lose digits long before the data does (numpy issue 9393, scikit-learn #12333).
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
+from scipy import linalg, sparse
 
-# Rows per block when reducing a dense batch: about 64k values, so that a
-# block and its float64 deviations stay in cache while its moments are formed.
-_BLOCK_VALUES = 1 << 16
-_MIN_SCATTER_ROWS = 256
+from ._blocks import block_rows, column_sums, fold, map_row_blocks, wide_view
+
+# Scatter blocks are taller: a block costs rows * n_features**2 in a matrix
+# product, which BLAS runs fast only on tall blocks, and a merge n_features**2.
+_MIN_SCATTER_ROWS = 2048
 
 
 @dataclass(frozen=True)
@@ -62,18 +63,20 @@ class Moments:
                 return _dense_moments(X, sample_weight)
             origin = reference_point(X, sample_weight)
             return cls.from_batch(X, sample_weight, origin).measured_from(-origin)
-        return merge_pairwise(
-            [
-                _dense_moments(
-                    X[start : start + n_rows],
-                    None
-                    if sample_weight is None
-                    else sample_weight[start : start + n_rows],
+
+        def moments_of(blocks):
+            scratch = np.empty((n_rows, X.shape[1]))
+            return merge_pairwise(
+                _block_moments(
+                    X[rows],
+                    None if sample_weight is None else sample_weight[rows],
                     origin,
+                    scratch[: rows.stop - rows.start],
                 )
-                for start in range(0, X.shape[0], n_rows)
-            ]
-        )
+                for rows in blocks
+            )
+
+        return merge_pairwise(map_row_blocks(moments_of, X.shape[0], n_rows))
 
     def measured_from(self, origin):
         """The same moments with the mean measured from ``origin``."""
@@ -140,19 +143,14 @@ class Extrema:
         if X.shape[0] == 0:
             nothing = np.full(X.shape[1], np.nan)
             return cls(min=nothing, max=nothing.copy())
-        n_rows = block_rows(X)
-        # fmin/fmax skip NaN (and return NaN only for an all-NaN column); both
-        # reductions run on a block while it is in cache.
         return merge_pairwise(
-            [
-                cls(
-                    min=np.fmin.reduce(block, axis=0).astype(np.float64),
-                    max=np.fmax.reduce(block, axis=0).astype(np.float64),
-                )
-                for block in (
-                    X[start : start + n_rows] for start in range(0, X.shape[0], n_rows)
-                )
-            ]
+            map_row_blocks(
+                lambda blocks: merge_pairwise(
+                    _block_extrema(X[rows]) for rows in blocks
+                ),
+                X.shape[0],
+                block_rows(X),
+            )
         )
 
     def merge(self, other):
@@ -195,8 +193,6 @@ class Scatter:
         if origin is None:
             origin = reference_point(X, sample_weight)
             return cls.from_batch(X, sample_weight, origin).measured_from(-origin)
-        # A block's scatter costs rows * n_features**2 and a merge
-        # n_features**2, so blocks are kept tall enough to make merges cheap.
         n_rows = max(block_rows(X), _MIN_SCATTER_ROWS)
         return merge_pairwise(
             _dense_scatter(
@@ -308,16 +304,63 @@ def safe_scale(var, mean, weight, eps):
     return np.where(constant, 1.0, np.sqrt(var))
 
 
-def block_rows(X):
-    """Rows per block of ``X``: about 64k values, so that a block fits in cache."""
-    return max(1, _BLOCK_VALUES // max(1, X.shape[1]))
-
-
 def _safe_divide(numerator, denominator, where=None, fill=0.0):
     if where is None:
         where = denominator > 0
     out = np.full(np.shape(numerator), fill, dtype=np.float64)
     return np.divide(numerator, denominator, out=out, where=where)
+
+
+def _block_moments(block, sample_weight, origin, scratch):
+    """Moments of one block of rows, measured from ``origin``.
+
+    The common case, unweighted float data without NaN, runs in four passes
+    over the block while it is in cache: its column sums (also the NaN
+    check), its deviations from its own mean written into ``scratch``, their
+    sums (the residual of the corrected two-pass algorithm) and their squares.
+    """
+    if sample_weight is not None:
+        return _dense_moments(block, sample_weight, origin)
+    if block.dtype != np.float64 or not block.flags.c_contiguous:
+        np.copyto(scratch, block)  # float64, and rows that a wide view can span
+        block = scratch
+    column_sum = column_sums(block)
+    if not np.all(np.isfinite(column_sum)):  # missing values
+        return _dense_moments(block, None, origin)
+    n_rows, n_features = block.shape
+    center = column_sum / n_rows
+    wide, wide_scratch = wide_view(block), wide_view(scratch)
+    if wide is None or wide_scratch is None:
+        deviation = np.subtract(block, center, out=scratch)
+        squares = np.einsum("ij,ij->j", deviation, deviation)
+    else:
+        np.subtract(
+            wide, np.tile(center, wide.shape[1] // n_features), out=wide_scratch
+        )
+        deviation = scratch
+        squares = fold(np.einsum("ij,ij->j", wide_scratch, wide_scratch), n_features)
+    residual = column_sums(deviation)
+    # The corrected two-pass algorithm: the residual, 0 in exact arithmetic,
+    # corrects the sum of squares and the mean for the rounding of the mean.
+    m2 = squares - residual * residual / n_rows
+    mean = (center - origin) + residual / n_rows
+    return Moments(
+        weight=np.full(n_features, float(n_rows)), mean=mean, m2=np.maximum(m2, 0.0)
+    )
+
+
+def _block_extrema(block):
+    # fmin/fmax skip NaN (and give NaN only for an all-NaN column). Over a
+    # wide view, each row holds several rows of the block: extrema are exact,
+    # so folding them is too.
+    wide = wide_view(block)
+    if wide is not None:
+        n_features = block.shape[1]
+        low = np.fmin.reduce(np.fmin.reduce(wide, axis=0).reshape(-1, n_features))
+        high = np.fmax.reduce(np.fmax.reduce(wide, axis=0).reshape(-1, n_features))
+    else:
+        low, high = np.fmin.reduce(block, axis=0), np.fmax.reduce(block, axis=0)
+    return Extrema(min=low.astype(np.float64), max=high.astype(np.float64))
 
 
 def _dense_moments(X, sample_weight, origin=None):
@@ -404,10 +447,18 @@ def _dense_scatter(X, sample_weight, origin):
     column_sum = X.sum(axis=0) if sample_weight is None else sample_weight @ X
     mean = column_sum / weight
     X -= mean
-    weighted = X if sample_weight is None else X * sample_weight[:, None]
-    residual = weighted.sum(axis=0)
-    matrix = weighted.T @ X
-    matrix -= np.outer(residual, residual / weight)
-    # The two triangles are rounded alike in theory but not always in BLAS.
-    matrix = (matrix + matrix.T) / 2
+    if sample_weight is None:
+        residual = X.sum(axis=0)
+        # X' X by its upper triangle (BLAS syrk: half the work of X.T @ X;
+        # X.T is Fortran-ordered, so nothing is copied), mirrored so that the
+        # matrix is exactly symmetric.
+        upper = linalg.blas.dsyrk(1.0, X.T)
+        matrix = np.triu(upper) + np.triu(upper, 1).T
+    else:
+        weighted = X * sample_weight[:, None]
+        residual = weighted.sum(axis=0)
+        matrix = weighted.T @ X
+        # The two triangles are rounded alike in theory but not always in BLAS.
+        matrix = (matrix + matrix.T) / 2
+    matrix -= np.outer(residual, residual) / weight  # exactly symmetric
     return Scatter(weight=weight, mean=mean + residual / weight, matrix=matrix)

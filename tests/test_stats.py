@@ -10,13 +10,12 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 
 import skbn._stats
+from skbn._blocks import block_rows
 from skbn._stats import (
-    _BLOCK_VALUES,
     _MIN_SCATTER_ROWS,
     Extrema,
     Moments,
     Scatter,
-    block_rows,
     exponential_moving_update,
     merge_pairwise,
     reference_point,
@@ -861,7 +860,7 @@ def test_extrema_feature_observed_only_in_zero_weight_rows_is_nan(rng):
 @pytest.mark.parametrize("weighted", [False, True])
 def test_extrema_over_several_blocks_is_exact(rng, dtype, weighted):
     n_features = 20
-    block = _BLOCK_VALUES // n_features
+    block = block_rows(np.empty((1, n_features)))
     n_samples = 6 * block + 17  # seven blocks, the last one short
     X = rng.uniform(-1.0, 1.0, size=(n_samples, n_features))
     X[rng.random(X.shape) < 0.1] = np.nan
@@ -1282,9 +1281,10 @@ def test_scatter_of_single_rows_merged_one_by_one(rng):
     assert_scatter_match(running.measured_from(-origin), weight, mean, matrix)
 
 
-def test_block_rows_is_about_64k_values():
+def test_block_rows_is_about_64k_values_in_multiples_of_8():
     assert block_rows(np.empty((10, 1))) == 65536
-    assert block_rows(np.empty((10, 5))) == 13107
+    assert block_rows(np.empty((10, 5))) == 13104
+    assert block_rows(np.empty((10, 9000))) == 7
     assert block_rows(np.empty((10, 65536))) == 1
     assert block_rows(np.empty((10, 100_000))) == 1
     assert block_rows(np.empty((0, 0))) == 65536

@@ -1,0 +1,94 @@
+"""Row blocks: how skbn walks through a large array.
+
+Normalizing is memory-bound: a fit reads X once and a transform reads and writes
+it once, so the time goes to moving X through memory, not to arithmetic. X is
+therefore taken in blocks of rows small enough to stay in cache while every
+pass a block needs (a sum, then the squared deviations; or a subtraction, then
+a multiplication) runs over it, and the blocks are shared among threads, since
+numpy releases the GIL inside its loops.
+
+Blocks are grouped into tasks of a fixed number of blocks, whatever the number
+of threads, and results come back in block order, so that the statistics merged
+from them do not depend on how many cores the machine has.
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+
+import numpy as np
+
+# About 64k values (512 KiB of float64) per block: a block and its float64
+# scratch copy fit in a core's L2 cache.
+_BLOCK_VALUES = 1 << 16
+# Rows of a block are a multiple of this, so that a C-contiguous block can be
+# viewed as WIDE times fewer rows of WIDE times more columns (see wide_view).
+WIDE = 8
+_BLOCKS_PER_TASK = 4
+
+
+def block_rows(X):
+    """Rows per block of ``X``: about 64k values, a multiple of 8 when possible."""
+    rows = max(1, _BLOCK_VALUES // max(1, X.shape[1]))
+    return rows - rows % WIDE if rows >= WIDE else rows
+
+
+def row_blocks(n_rows, rows_per_block):
+    """Consecutive row slices of at most ``rows_per_block`` rows covering ``n_rows``."""
+    return [
+        slice(start, min(start + rows_per_block, n_rows))
+        for start in range(0, n_rows, rows_per_block)
+    ]
+
+
+def map_row_blocks(task, n_rows, rows_per_block):
+    """``[task(group) for group in groups]``, the groups run in parallel threads.
+
+    A group is a list of consecutive row slices; the results come back in row
+    order. Small inputs (a single group) stay on the calling thread.
+    """
+    blocks = row_blocks(n_rows, rows_per_block)
+    groups = [
+        blocks[start : start + _BLOCKS_PER_TASK]
+        for start in range(0, len(blocks), _BLOCKS_PER_TASK)
+    ]
+    if len(groups) <= 1 or _n_threads() == 1:
+        return [task(group) for group in groups]
+    return list(_pool().map(task, groups))
+
+
+def wide_view(block):
+    """``block`` seen with ``WIDE`` times fewer rows and more columns, or None.
+
+    A column reduction over a C-contiguous (rows, n) block is the same as one over
+    (rows / WIDE, WIDE * n) followed by folding the WIDE partial results; numpy's
+    loops run far faster over the longer rows when n is small. None when the
+    block is not C-contiguous or its rows are not a multiple of ``WIDE``.
+    """
+    rows, n_features = block.shape
+    if rows % WIDE or not block.flags.c_contiguous:
+        return None
+    return block.reshape(rows // WIDE, WIDE * n_features)
+
+
+def fold(wide_result, n_features):
+    """Sum the WIDE partial results of a reduction over a :func:`wide_view`."""
+    return wide_result.reshape(WIDE, n_features).sum(axis=0)
+
+
+@cache
+def _n_threads():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@cache
+def _pool():
+    return ThreadPoolExecutor(max_workers=_n_threads(), thread_name_prefix="skbn")
+
+
+def column_sums(block):
+    """Column sums of a float64 block, by BLAS (a matrix-vector product)."""
+    return np.ones(block.shape[0]) @ block
