@@ -2,14 +2,15 @@
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from ._affine import affine_forward, affine_inverse
 from ._stats import Extrema
 from ._validation import (
     check_bool,
+    check_fitted,
     check_interval,
     check_sample_weight,
+    output_for,
     rollback_on_error,
     validate_batch,
     validate_inverse_input,
@@ -173,9 +174,9 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : object
             Fitted scaler.
         """
-        self._check_params()
+        feature_range = self._check_params()
         with rollback_on_error(self):
-            self._update(X, sample_weight, reset=True)
+            self._update(X, sample_weight, feature_range, reset=True)
         return self
 
     def partial_fit(self, X, y=None, sample_weight=None):
@@ -197,9 +198,14 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : object
             Fitted scaler.
         """
-        self._check_params()
+        feature_range = self._check_params()
         with rollback_on_error(self):
-            self._update(X, sample_weight, reset=not hasattr(self, "n_samples_seen_"))
+            self._update(
+                X,
+                sample_weight,
+                feature_range,
+                reset=not hasattr(self, "n_samples_seen_"),
+            )
         return self
 
     def transform(self, X, copy=None):
@@ -218,18 +224,20 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X_tr : ndarray of shape (n_samples, n_features)
             Transformed data.
         """
-        check_is_fitted(self)
-        X = validate_batch(
-            self,
-            X,
-            reset=False,
-            copy=self.copy if copy is None else copy,
-            force_writeable=True,
+        check_fitted(self)
+        copy = self.copy if copy is None else copy
+        X_valid = validate_batch(self, X, reset=False, copy=copy)
+        X_tr = affine_forward(
+            X_valid,
+            factor=self.scale_,
+            offset=self.min_,
+            out=output_for(X, X_valid, copy=copy),
         )
-        X = affine_forward(X, factor=self.scale_, offset=self.min_)
         if self.clip:
-            np.clip(X, *check_interval(self.feature_range, "feature_range"), out=X)
-        return X
+            np.clip(
+                X_tr, *check_interval(self.feature_range, "feature_range"), out=X_tr
+            )
+        return X_tr
 
     def inverse_transform(self, X, copy=None):
         """Map scaled data back to the original range.
@@ -248,9 +256,15 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Data on the original scale. Values clipped by :meth:`transform`
             stay at the ends of the range.
         """
-        check_is_fitted(self)
-        X = validate_inverse_input(self, X, copy=self.copy if copy is None else copy)
-        return affine_inverse(X, factor=self.scale_, offset=self.min_)
+        check_fitted(self)
+        copy = self.copy if copy is None else copy
+        X_valid = validate_inverse_input(self, X, copy=copy)
+        return affine_inverse(
+            X_valid,
+            factor=self.scale_,
+            offset=self.min_,
+            out=output_for(X, X_valid, copy=copy),
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -259,11 +273,13 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return tags
 
     def _check_params(self):
-        check_interval(self.feature_range, "feature_range")
+        """Check the parameters; return ``feature_range`` as numbers."""
+        feature_range = check_interval(self.feature_range, "feature_range")
         check_bool(self.clip, "clip")
         check_bool(self.copy, "copy")
+        return feature_range
 
-    def _update(self, X, sample_weight, *, reset):
+    def _update(self, X, sample_weight, feature_range, *, reset):
         """Merge one batch into the range (a fresh one if ``reset``) and publish it."""
         X = validate_batch(self, X, reset=reset)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
@@ -279,7 +295,7 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             )
         n_samples = X.shape[0] if sample_weight is None else float(sample_weight.sum())
 
-        lo, hi = check_interval(self.feature_range, "feature_range")
+        lo, hi = feature_range
         data_range = extrema.max - extrema.min
         with np.errstate(divide="ignore", over="ignore"):
             scale = (hi - lo) / data_range

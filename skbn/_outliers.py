@@ -4,12 +4,13 @@ import copy
 
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
-from sklearn.utils.validation import check_is_fitted
 
 from ._standardize import BatchStandardizer
 from ._validation import (
+    check_fitted,
     check_real,
     check_sample_weight,
+    output_for,
     rollback_on_error,
     validate_batch,
 )
@@ -167,9 +168,12 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
             ``-max_j abs(z_j)`` over the observed features; the lower, the
             more abnormal.
         """
-        check_is_fitted(self)
-        X = validate_batch(self, X, reset=False, copy=True, force_writeable=True)
-        z = np.abs(self._standardizer._standardize(X), out=X)
+        check_fitted(self)
+        X_valid = validate_batch(self, X, reset=False, copy=True)
+        z = self._standardizer._standardize(
+            X_valid, out=output_for(X, X_valid, copy=True)
+        )
+        np.abs(z, out=z)
         return -np.fmax.reduce(z, axis=1, initial=0.0, dtype=np.float64)
 
     def decision_function(self, X):
@@ -221,7 +225,7 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
             standardizer = (
                 BatchStandardizer() if reset else copy.copy(self._standardizer)
             )
-            standardizer.set_params(momentum=self.momentum)
+            standardizer.momentum = self.momentum
             standardizer._check_params()
             standardizer._update(X, sample_weight)
             self._standardizer = standardizer

@@ -3,7 +3,6 @@
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from ._affine import affine_forward, affine_inverse
 from ._stats import (
@@ -14,10 +13,12 @@ from ._stats import (
 )
 from ._validation import (
     check_bool,
+    check_fitted,
     check_int,
     check_per_feature,
     check_real,
     check_sample_weight,
+    output_for,
     reject_sparse_centering,
     rollback_on_error,
     validate_batch,
@@ -298,12 +299,18 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         self._check_params()
         with rollback_on_error(self):
-            X = self._validate_fit_input(
-                X, reset=not self._is_started(), copy=self.copy, force_writeable=True
+            X_valid = self._validate_fit_input(
+                X, reset=not self._is_started(), copy=self.copy
             )
-            batch = self._update(X, check_sample_weight(sample_weight, X.shape[0]))
+            batch = self._update(
+                X_valid, check_sample_weight(sample_weight, X_valid.shape[0])
+            )
         scale = safe_scale(batch.var, batch.mean, batch.weight, self.eps)
-        return affine_forward(X, **self._affine(batch.observed_mean, scale))
+        return affine_forward(
+            X_valid,
+            **self._affine(batch.observed_mean, scale),
+            out=output_for(X, X_valid, copy=self.copy),
+        )
 
     def transform(self, X, copy=None):
         """Standardize X with the fitted statistics (inference mode).
@@ -321,16 +328,12 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X_tr : {ndarray, sparse matrix} of shape (n_samples, n_features)
             Transformed data.
         """
-        check_is_fitted(self)
-        X = validate_batch(
-            self,
-            X,
-            reset=False,
-            accept_sparse=not self.with_mean,
-            copy=self.copy if copy is None else copy,
-            force_writeable=True,
+        check_fitted(self)
+        copy = self.copy if copy is None else copy
+        X_valid = validate_batch(
+            self, X, reset=False, accept_sparse=not self.with_mean, copy=copy
         )
-        return self._standardize(X)
+        return self._standardize(X_valid, out=output_for(X, X_valid, copy=copy))
 
     def inverse_transform(self, X, copy=None):
         """Map standardized data back to the original scale.
@@ -348,20 +351,18 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X_original : {ndarray, sparse matrix} of shape (n_samples, n_features)
             Data on the original scale.
         """
-        check_is_fitted(self)
-        X = validate_inverse_input(
-            self,
-            X,
-            copy=self.copy if copy is None else copy,
-            accept_sparse=not self.with_mean,
+        check_fitted(self)
+        copy = self.copy if copy is None else copy
+        X_valid = validate_inverse_input(
+            self, X, copy=copy, accept_sparse=not self.with_mean
         )
         affine = self._affine(self.mean_, self.scale_)
-        if affine["factor"] is not None and np.any(affine["factor"] == 0):
+        if affine["factor"] is not None and (affine["factor"] == 0).any():
             raise ValueError(
                 "inverse_transform is undefined where gamma is 0: those features "
                 "were mapped to a constant."
             )
-        return affine_inverse(X, **affine)
+        return affine_inverse(X_valid, **affine, out=output_for(X, X_valid, copy=copy))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -395,8 +396,8 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             if hasattr(self, name):
                 delattr(self, name)
 
-    def _validate_fit_input(self, X, *, reset, **check_params):
-        X = validate_batch(self, X, reset=reset, accept_sparse=True, **check_params)
+    def _validate_fit_input(self, X, *, reset, copy=None):
+        X = validate_batch(self, X, reset=reset, accept_sparse=True, copy=copy)
         if self.with_mean:
             reject_sparse_centering(X, type(self).__name__)
         _, beta = self._gamma_beta(X.shape[1])
@@ -457,9 +458,9 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.n_batches_seen_ = (self.n_batches_seen_ if started else 0) + 1
         return batch
 
-    def _standardize(self, X):
-        """The inference-mode map on a validated X that may be overwritten."""
-        return affine_forward(X, **self._affine(self.mean_, self.scale_))
+    def _standardize(self, X, *, out):
+        """The inference-mode map of a validated X, written into ``out``."""
+        return affine_forward(X, **self._affine(self.mean_, self.scale_), out=out)
 
     def _affine(self, mean, scale):
         """The forward map's parameters from a mean and a scale."""
@@ -467,8 +468,8 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         factor = gamma / scale if self.with_std else gamma
         return {
             "shift": mean if self.with_mean else None,
-            "factor": None if np.all(factor == 1) else factor,
-            "offset": None if np.all(beta == 0) else beta,
+            "factor": None if (factor == 1).all() else factor,
+            "offset": None if (beta == 0).all() else beta,
         }
 
 
@@ -490,4 +491,4 @@ def _check_unbiased_variance_possible(X, sample_weight):
 def _compact_counts(counts, integer):
     """Per-feature counts as StandardScaler reports them: one number if all equal."""
     counts = counts.astype(np.int64) if integer else counts
-    return counts[0] if np.ptp(counts) == 0 else counts
+    return counts[0] if (counts == counts[0]).all() else counts

@@ -4,15 +4,23 @@ Parameters are checked here, in ``fit``/``partial_fit`` and never in
 ``__init__`` (scikit-learn's convention), with messages that name the
 parameter and the value received. Data goes through scikit-learn's public
 ``validate_data``/``check_array``, which set and check ``n_features_in_`` and
-``feature_names_in_``.
+``feature_names_in_``, except for the common case of a batch those would pass
+unchanged: a 2-D float ndarray of the right width, with no feature names on
+either side. Such a batch only needs the finiteness check, and skipping the
+rest makes a call on a small batch several times cheaper. Anything else, and
+every batch that could raise or warn, takes scikit-learn's path, so errors and
+warnings are always scikit-learn's own.
 """
 
+import math
 import numbers
 from contextlib import contextmanager
 
 import numpy as np
 from scipy import sparse
-from sklearn.utils.validation import check_array, validate_data
+from sklearn import get_config
+from sklearn.utils import assert_all_finite
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -57,6 +65,9 @@ def check_int(value, name, *, low):
 
 def check_per_feature(value, name, n_features):
     """Return a finite scalar or a finite array of shape (n_features,) as float64."""
+    if type(value) is float and math.isfinite(value):
+        # The usual case, checked on every call: spared numpy's overhead.
+        return np.array(value)
     array = np.asarray(value)
     if array.dtype.kind not in "biuf":
         raise ValueError(
@@ -68,7 +79,7 @@ def check_per_feature(value, name, n_features):
             f"{name} must be a scalar or an array of shape ({n_features},), one value "
             f"per feature; got shape {array.shape}."
         )
-    if not np.all(np.isfinite(array)):
+    if not np.isfinite(array).all():
         raise ValueError(f"{name} must be finite, got {value!r}.")
     return array
 
@@ -87,9 +98,11 @@ def check_interval(value, name, *, n_features=None):
         raise ValueError(f"{name} must be a pair (low, high), got {value!r}.")
     if n_features is None:
         low, high = (check_real(bound, name) for bound in value)
+        empty = low >= high
     else:
         low, high = (check_per_feature(bound, name, n_features) for bound in value)
-    if np.any(low >= high):
+        empty = (low >= high).any()
+    if empty:
         raise ValueError(
             f"{name} must have low < high (for every feature), got {value!r}."
         )
@@ -129,14 +142,26 @@ def check_sample_weight(sample_weight, n_samples):
 
 
 def validate_batch(
-    estimator, X, *, reset, accept_sparse=False, allow_nan=True, **check_params
+    estimator, X, *, reset, accept_sparse=False, allow_nan=True, copy=None
 ):
     """Validate a batch of X for fitting or transforming.
 
     Returns a 2-D float64 or float32 array (int and bool become float64) that
     contains no infinity, and no NaN unless ``allow_nan``. CSR/CSC matrices
     pass when ``accept_sparse`` is true.
+
+    ``copy=None``: the result is only read. ``copy=True`` or ``False``: it is
+    to be transformed, into the array :func:`output_for` picks; with
+    ``copy=False`` the result is writeable, and is X itself when X is a
+    writeable float64 or float32 ndarray.
     """
+    n_features = None if reset else getattr(estimator, "n_features_in_", None)
+    if not hasattr(estimator, "feature_names_in_") and _passes_unchanged(
+        estimator, X, n_features, copy=copy, allow_nan=allow_nan, input_name="X"
+    ):
+        if reset:
+            estimator.n_features_in_ = X.shape[1]
+        return X
     if not accept_sparse:
         _reject_sparse(X, estimator)
     # scikit-learn's own check reads X once for both NaN and infinity, and
@@ -148,19 +173,27 @@ def validate_batch(
         dtype=FLOAT_DTYPES,
         accept_sparse=("csr", "csc") if accept_sparse else False,
         ensure_all_finite="allow-nan" if allow_nan else True,
-        **check_params,
+        copy=bool(copy),
+        force_writeable=copy is not None,
     )
 
 
 def validate_inverse_input(
     estimator, X, *, copy, accept_sparse=False, n_features=None, allow_nan=True
 ):
-    """Validate the input of ``inverse_transform``.
+    """Validate the input of ``inverse_transform``; ``copy`` as in validate_batch.
 
     Transformed data carries the output feature names, not the input ones, so
     only the number of features is checked: ``n_features``, by default the
     number of input features.
     """
+    expected = estimator.n_features_in_ if n_features is None else n_features
+    # The input_name of check_array below: its messages say "Input", not
+    # "Input X".
+    if _passes_unchanged(
+        estimator, X, expected, copy=copy, allow_nan=allow_nan, input_name=""
+    ):
+        return X
     if not accept_sparse:
         _reject_sparse(X, estimator)
     X = check_array(
@@ -169,16 +202,69 @@ def validate_inverse_input(
         accept_sparse=("csr", "csc") if accept_sparse else False,
         ensure_all_finite="allow-nan" if allow_nan else True,
         estimator=estimator,
-        copy=copy,
-        force_writeable=True,
+        copy=bool(copy),
+        force_writeable=copy is not None,
     )
-    expected = estimator.n_features_in_ if n_features is None else n_features
     if X.shape[1] != expected:
         raise ValueError(
             f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
             f"expecting {expected} features as input."
         )
     return X
+
+
+def output_for(X, validated, *, copy):
+    """The array a transform of ``validated`` (from X) writes its result into.
+
+    ``validated`` itself, unless it is the caller's X and ``copy`` is true:
+    then a new array of the same dtype and memory layout, so that X is read
+    once instead of being copied first and then overwritten.
+    """
+    return np.empty_like(validated) if copy and validated is X else validated
+
+
+def check_fitted(estimator):
+    """scikit-learn's ``check_is_fitted``, at no cost once fitted.
+
+    Every skbn fit sets ``n_features_in_``; only without it is the full
+    check (and its NotFittedError) needed.
+    """
+    if not hasattr(estimator, "n_features_in_"):
+        check_is_fitted(estimator)
+
+
+def _passes_unchanged(estimator, X, n_features, *, copy, allow_nan, input_name):
+    """Whether scikit-learn's validation would return X itself, untouched.
+
+    True for a 2-D ndarray (not a subclass) of an accepted float dtype, with
+    rows, ``n_features`` columns (at least one if None), and writeable where
+    ``copy=False`` will write into it, once its values pass scikit-learn's
+    finiteness check, which raises scikit-learn's error if they do not. False
+    for anything else, which then takes scikit-learn's whole path. Feature
+    names are the caller's to check.
+    """
+    if not (
+        type(X) is np.ndarray
+        and X.ndim == 2
+        and X.dtype in FLOAT_DTYPES
+        and X.shape[0] > 0
+        and (X.shape[1] > 0 if n_features is None else X.shape[1] == n_features)
+        and (copy is not False or X.flags.writeable)
+    ):
+        return False
+    if not get_config()["assume_finite"]:
+        # A sum is finite only if every term is: one cheap pass in the common
+        # case, as in scikit-learn, whose check then runs (and warns) as ever.
+        with np.errstate(over="ignore", invalid="ignore"):
+            finite = math.isfinite(X.sum())
+        if not finite:
+            assert_all_finite(
+                X,
+                allow_nan=allow_nan,
+                estimator_name=type(estimator).__name__,
+                input_name=input_name,
+            )
+    return True
 
 
 class SparseInputError(TypeError, ValueError):

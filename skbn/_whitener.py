@@ -6,12 +6,12 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.utils.validation import check_is_fitted
 
 from ._affine import linear_forward, linear_inverse
 from ._stats import Scatter, reference_point
 from ._validation import (
     check_bool,
+    check_fitted,
     check_int,
     check_real,
     check_sample_weight,
@@ -264,7 +264,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Z : ndarray of shape (n_samples, `n_components_`)
             Whitened data.
         """
-        check_is_fitted(self)
+        check_fitted(self)
         X = validate_batch(self, X, reset=False, allow_nan=False)
         out = self._output(X, self.n_components_, copy)
         return linear_forward(
@@ -288,7 +288,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             Data in the original space; exactly the input of
             :meth:`transform` when every direction was kept.
         """
-        check_is_fitted(self)
+        check_fitted(self)
         X = validate_inverse_input(
             self, X, copy=False, n_features=self.n_components_, allow_nan=False
         )
