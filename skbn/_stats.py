@@ -11,6 +11,7 @@ All accumulation happens in float64, whatever the input dtype: float32 sums
 lose digits long before the data does (numpy issue 9393, scikit-learn #12333).
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,8 @@ from ._blocks import block_rows, column_sums, fold, map_row_blocks, wide_view
 # Scatter blocks are taller: a block costs rows * n_features**2 in a matrix
 # product, which BLAS runs fast only on tall blocks, and a merge n_features**2.
 _MIN_SCATTER_ROWS = 2048
+# Below this many rows a wide view saves less than it costs to set up.
+_WIDE_MIN_ROWS = 256
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,9 @@ class Moments:
                 return _dense_moments(X, sample_weight)
             origin = reference_point(X, sample_weight)
             return cls.from_batch(X, sample_weight, origin).measured_from(-origin)
+
+        if X.shape[0] <= n_rows:  # one block: spare small batches the machinery
+            return _block_moments(X, sample_weight, origin, np.empty(X.shape))
 
         def moments_of(blocks):
             scratch = np.empty((n_rows, X.shape[1]))
@@ -279,11 +285,13 @@ def exponential_moving_update(mean, var, batch, momentum):
     """
     batch_var = batch.unbiased_var
     fresh = np.isnan(var)
-    new_mean = np.where(
-        fresh, batch.mean, (1.0 - momentum) * mean + momentum * batch.mean
-    )
-    new_var = np.where(fresh, batch_var, (1.0 - momentum) * var + momentum * batch_var)
     informative = batch.weight > 1
+    new_mean = (1.0 - momentum) * mean + momentum * batch.mean
+    new_var = (1.0 - momentum) * var + momentum * batch_var
+    if informative.all() and not fresh.any():  # the usual case, in fewer steps
+        return new_mean, new_var
+    new_mean = np.where(fresh, batch.mean, new_mean)
+    new_var = np.where(fresh, batch_var, new_var)
     return np.where(informative, new_mean, mean), np.where(informative, new_var, var)
 
 
@@ -325,12 +333,12 @@ def _block_moments(block, sample_weight, origin, scratch):
         np.copyto(scratch, block)  # float64, and rows that a wide view can span
         block = scratch
     column_sum = column_sums(block)
-    if not np.all(np.isfinite(column_sum)):  # missing values
+    if not math.isfinite(column_sum.sum()):  # missing values (or an overflow)
         return _dense_moments(block, None, origin)
     n_rows, n_features = block.shape
     center = column_sum / n_rows
     wide, wide_scratch = wide_view(block), wide_view(scratch)
-    if wide is None or wide_scratch is None:
+    if wide is None or wide_scratch is None or n_rows < _WIDE_MIN_ROWS:
         deviation = np.subtract(block, center, out=scratch)
         squares = np.einsum("ij,ij->j", deviation, deviation)
     else:
