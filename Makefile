@@ -1,6 +1,7 @@
 # `make demo`, `make test` and `make docs` each create or refresh a local virtual
 # environment (.venv) and install skbn into it, editable, with the extras they need.
 # `make docs` runs every gallery example and treats warnings as errors.
+# `make bench` times skbn against scikit-learn, in a few minutes.
 # `make test-min` runs the tests in .venv-min against the oldest supported releases
 # (their wheels need Python 3.10 or 3.11).
 
@@ -12,7 +13,7 @@ MIN_VENV := .venv-min
 MIN_PINS := "numpy==1.25.*" "scipy==1.11.*" "scikit-learn==1.6.*" "pandas==2.0.*" \
 	"polars==1.0.*"
 
-.PHONY: demo test test-min docs lint clean
+.PHONY: demo test test-min docs lint bench clean
 
 demo: $(VENV)/.installed-demo
 	$(BIN)/python -m skbn demo
@@ -27,8 +28,11 @@ docs: $(VENV)/.installed-docs
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 lint: $(VENV)/.installed-lint
-	$(BIN)/python -m ruff check skbn tests docs examples
-	$(BIN)/python -m ruff format --check skbn tests docs examples
+	$(BIN)/python -m ruff check skbn tests docs examples benchmarks
+	$(BIN)/python -m ruff format --check skbn tests docs examples benchmarks
+
+bench: $(VENV)/.installed-demo
+	$(BIN)/python benchmarks/run.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,4 +62,4 @@ $(MIN_VENV)/.installed: pyproject.toml
 
 clean:
 	rm -rf $(VENV) $(MIN_VENV) docs/_build docs/generated docs/auto_examples \
-		docs/sg_execution_times.rst .pytest_cache .hypothesis
+		docs/sg_execution_times.rst .pytest_cache .hypothesis benchmarks/results.json
