@@ -13,14 +13,17 @@ from them do not depend on how many cores the machine has.
 """
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 import numpy as np
 
-# About 64k values (512 KiB of float64) per block: a block and its float64
-# scratch copy fit in a core's L2 cache.
-_BLOCK_VALUES = 1 << 16
+# About 256k values (2 MiB of float64) per block. Smaller blocks would fit a
+# smaller cache, but then the handful of numpy calls each block needs, and
+# the merge of its statistics, cost more than they save, and threads spend
+# their time waiting for one another on the interpreter lock.
+_BLOCK_VALUES = 1 << 18
 # Rows of a block are a multiple of this, so that a C-contiguous block can be
 # viewed as WIDE times fewer rows of WIDE times more columns (see wide_view).
 WIDE = 8
@@ -28,7 +31,7 @@ _BLOCKS_PER_TASK = 4
 
 
 def block_rows(X):
-    """Rows per block of ``X``: about 64k values, a multiple of 8 when possible."""
+    """Rows per block of ``X``: about 256k values, a multiple of 8 when possible."""
     rows = max(1, _BLOCK_VALUES // max(1, X.shape[1]))
     return rows - rows % WIDE if rows >= WIDE else rows
 
@@ -89,6 +92,29 @@ def _pool():
     return ThreadPoolExecutor(max_workers=_n_threads(), thread_name_prefix="skbn")
 
 
+_local = threading.local()
+
+
+def scratch(n_rows, n_features):
+    """A float64 C-contiguous (n_rows, n_features) work array, reused per thread.
+
+    Allocating a fresh block-sized array for every task would map and unmap
+    memory each time, and unmapping in a threaded process stalls every core.
+    """
+    size = n_rows * n_features
+    buffer = getattr(_local, "buffer", None)
+    if buffer is None or buffer.size < size:
+        buffer = _local.buffer = np.empty(max(size, _BLOCK_VALUES))
+    return buffer[:size].reshape(n_rows, n_features)
+
+
 def column_sums(block):
-    """Column sums of a float64 block, by BLAS (a matrix-vector product)."""
-    return np.ones(block.shape[0]) @ block
+    """Column sums of a float64 block, over its wide view when it has one.
+
+    (A BLAS matrix-vector product is as fast on one thread, but BLAS calls
+    from several threads at once serialize.)
+    """
+    wide = wide_view(block)
+    if wide is None:
+        return np.add.reduce(block, axis=0)
+    return fold(np.add.reduce(wide, axis=0), block.shape[1])

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, sparse
 
-from ._blocks import block_rows, column_sums, fold, map_row_blocks, wide_view
+from ._blocks import (
+    block_rows,
+    column_sums,
+    fold,
+    map_row_blocks,
+    scratch,
+    wide_view,
+)
 
 # Scatter blocks are taller: a block costs rows * n_features**2 in a matrix
 # product, which BLAS runs fast only on tall blocks, and a merge n_features**2.
@@ -71,13 +78,12 @@ class Moments:
             return _block_moments(X, sample_weight, origin, np.empty(X.shape))
 
         def moments_of(blocks):
-            scratch = np.empty((n_rows, X.shape[1]))
             return merge_pairwise(
                 _block_moments(
                     X[rows],
                     None if sample_weight is None else sample_weight[rows],
                     origin,
-                    scratch[: rows.stop - rows.start],
+                    scratch(rows.stop - rows.start, X.shape[1]),
                 )
                 for rows in blocks
             )
@@ -319,34 +325,32 @@ def _safe_divide(numerator, denominator, where=None, fill=0.0):
     return np.divide(numerator, denominator, out=out, where=where)
 
 
-def _block_moments(block, sample_weight, origin, scratch):
+def _block_moments(block, sample_weight, origin, work):
     """Moments of one block of rows, measured from ``origin``.
 
     The common case, unweighted float data without NaN, runs in four passes
     over the block while it is in cache: its column sums (also the NaN
-    check), its deviations from its own mean written into ``scratch``, their
+    check), its deviations from its own mean written into ``work``, their
     sums (the residual of the corrected two-pass algorithm) and their squares.
     """
     if sample_weight is not None:
         return _dense_moments(block, sample_weight, origin)
     if block.dtype != np.float64 or not block.flags.c_contiguous:
-        np.copyto(scratch, block)  # float64, and rows that a wide view can span
-        block = scratch
+        np.copyto(work, block)  # float64, and rows that a wide view can span
+        block = work
     column_sum = column_sums(block)
     if not math.isfinite(column_sum.sum()):  # missing values (or an overflow)
         return _dense_moments(block, None, origin)
     n_rows, n_features = block.shape
     center = column_sum / n_rows
-    wide, wide_scratch = wide_view(block), wide_view(scratch)
-    if wide is None or wide_scratch is None or n_rows < _WIDE_MIN_ROWS:
-        deviation = np.subtract(block, center, out=scratch)
+    wide, wide_work = wide_view(block), wide_view(work)
+    if wide is None or wide_work is None or n_rows < _WIDE_MIN_ROWS:
+        deviation = np.subtract(block, center, out=work)
         squares = np.einsum("ij,ij->j", deviation, deviation)
     else:
-        np.subtract(
-            wide, np.tile(center, wide.shape[1] // n_features), out=wide_scratch
-        )
-        deviation = scratch
-        squares = fold(np.einsum("ij,ij->j", wide_scratch, wide_scratch), n_features)
+        np.subtract(wide, np.tile(center, wide.shape[1] // n_features), out=wide_work)
+        deviation = work
+        squares = fold(np.einsum("ij,ij->j", wide_work, wide_work), n_features)
     residual = column_sums(deviation)
     # The corrected two-pass algorithm: the residual, 0 in exact arithmetic,
     # corrects the sum of squares and the mean for the rounding of the mean.

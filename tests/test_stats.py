@@ -218,7 +218,7 @@ def test_from_batch_feature_observed_only_in_zero_weight_rows_has_zero_weight(rn
 @pytest.mark.parametrize("weights", [None, "float"])
 @pytest.mark.parametrize("missing", [False, True])
 def test_from_batch_larger_than_one_block_is_exact(weights, missing):
-    """200_000 x 3 spans several 65536-value blocks; reference summed by fsum."""
+    """200_000 x 3 spans several blocks; reference summed by fsum."""
     rng = np.random.default_rng(0)
     X = rng.normal(loc=[0.0, 5.0, -100.0], scale=[1.0, 0.1, 10.0], size=(200_000, 3))
     if missing:
@@ -564,7 +564,7 @@ def test_moments_about_a_common_origin_merge_exactly_at_large_offset(rng):
 
 def test_reference_point_is_the_mean_of_the_first_block(rng):
     X = with_nans(rng, make_data(rng, n_samples=40_000))
-    rows = 65536 // X.shape[1]
+    rows = block_rows(X)
     expected = np.nanmean(X[:rows], axis=0)
     assert_allclose(reference_point(X), expected, rtol=1e-13)
 
@@ -1243,7 +1243,7 @@ def test_scatter_from_batch_cuts_rows_into_blocks(rng, monkeypatch):
         return cut(X, *args)
 
     monkeypatch.setattr(skbn._stats, "_dense_scatter", recording)
-    for n_features, rows in [(8, 8192), (600, _MIN_SCATTER_ROWS)]:
+    for n_features, rows in [(8, 32768), (600, _MIN_SCATTER_ROWS)]:
         assert rows == max(block_rows(np.empty((1, n_features))), _MIN_SCATTER_ROWS)
         X = correlated_data(rng, n_samples=3 * rows + 5, n_features=n_features)
         sizes.clear()
@@ -1258,7 +1258,7 @@ def test_scatter_from_batch_cuts_rows_into_blocks(rng, monkeypatch):
 
 
 def test_scatter_of_wide_data_over_several_blocks():
-    """65536 // 1000 = 65 rows would make merges as costly as the blocks; the
+    """262144 // 1000 = 262 rows would make merges as costly as the blocks; the
     result must not depend on how the rows are cut anyway."""
     rng = np.random.default_rng(3)
     X = correlated_data(rng, n_samples=2 * _MIN_SCATTER_ROWS + 5, n_features=1000)
@@ -1281,13 +1281,13 @@ def test_scatter_of_single_rows_merged_one_by_one(rng):
     assert_scatter_match(running.measured_from(-origin), weight, mean, matrix)
 
 
-def test_block_rows_is_about_64k_values_in_multiples_of_8():
-    assert block_rows(np.empty((10, 1))) == 65536
-    assert block_rows(np.empty((10, 5))) == 13104
-    assert block_rows(np.empty((10, 9000))) == 7
-    assert block_rows(np.empty((10, 65536))) == 1
-    assert block_rows(np.empty((10, 100_000))) == 1
-    assert block_rows(np.empty((0, 0))) == 65536
+def test_block_rows_is_about_256k_values_in_multiples_of_8():
+    assert block_rows(np.empty((10, 1))) == 262144
+    assert block_rows(np.empty((10, 5))) == 52424
+    assert block_rows(np.empty((10, 40000))) == 6
+    assert block_rows(np.empty((10, 262144))) == 1
+    assert block_rows(np.empty((10, 300_000))) == 1
+    assert block_rows(np.empty((0, 0))) == 262144
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -1,0 +1,86 @@
+"""Row blocks and threads: the results must not depend on how many cores run them."""
+
+import math
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+import skbn._blocks
+from skbn._affine import affine_forward, affine_inverse
+from skbn._blocks import block_rows, fold, map_row_blocks, row_blocks, wide_view
+from skbn._stats import Extrema, Moments
+
+
+def several_groups(rng, n_features=3, dtype=np.float64):
+    """Enough rows for three groups of blocks, the last block short."""
+    rows = 9 * block_rows(np.empty((1, n_features))) + 37
+    X = rng.normal(loc=1e3, scale=2.0, size=(rows, n_features)).astype(dtype)
+    X[rng.random(rows) < 0.01, 1] = np.nan
+    return X
+
+
+@pytest.fixture(params=[1, 2, 3], ids=lambda n: f"{n}-threads")
+def threads(request, monkeypatch):
+    monkeypatch.setattr(skbn._blocks, "_n_threads", lambda: request.param)
+    return request.param
+
+
+def test_row_blocks_cover_the_rows_in_order():
+    assert row_blocks(10, 4) == [slice(0, 4), slice(4, 8), slice(8, 10)]
+    assert row_blocks(0, 4) == []
+
+
+def test_map_row_blocks_returns_groups_in_row_order(threads):
+    groups = map_row_blocks(lambda blocks: [b.start for b in blocks], 100, 7)
+    assert [start for group in groups for start in group] == list(range(0, 100, 7))
+    assert all(len(group) <= 4 for group in groups)
+
+
+def test_wide_view_folds_back_to_column_sums(rng):
+    block = rng.normal(size=(64, 5))
+    wide = wide_view(block)
+    assert wide.shape == (8, 40)
+    assert_allclose(fold(wide.sum(axis=0), 5), block.sum(axis=0), rtol=1e-14)
+    assert wide_view(block[:63]) is None  # rows not a multiple of 8
+    assert wide_view(np.asfortranarray(block)) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_moments_do_not_depend_on_the_number_of_threads(rng, dtype, monkeypatch):
+    X = several_groups(rng, dtype=dtype)
+    results = []
+    for n in (1, 2, 3):
+        monkeypatch.setattr(skbn._blocks, "_n_threads", lambda n=n: n)
+        results.append(Moments.from_batch(X))
+    for other in results[1:]:
+        assert_array_equal(other.mean, results[0].mean)
+        assert_array_equal(other.m2, results[0].m2)
+    for j in range(X.shape[1]):
+        x = X[~np.isnan(X[:, j]), j].astype(np.float64)
+        mean = math.fsum(x) / x.size
+        assert_allclose(results[0].weight[j], x.size)
+        assert_allclose(results[0].mean[j], mean, rtol=1e-15)
+        var = math.fsum((x - mean) ** 2) / x.size
+        assert_allclose(results[0].var[j], var, rtol=1e-13)
+
+
+def test_extrema_over_threads_are_exact(rng, threads):
+    X = several_groups(rng)
+    extrema = Extrema.from_batch(X)
+    assert_array_equal(extrema.min, np.nanmin(X, axis=0))
+    assert_array_equal(extrema.max, np.nanmax(X, axis=0))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_affine_maps_over_threads_match_the_formula(rng, threads, dtype):
+    X = several_groups(rng, dtype=dtype)
+    shift, factor, offset = np.array([1e3, 999.0, 1001.0]), np.array([0.5, 2, 3]), 1.0
+    expected = ((X.astype(np.float64) - shift) * factor + offset).astype(dtype)
+    out = np.empty_like(X)
+    result = affine_forward(X, shift=shift, factor=factor, offset=offset, out=out)
+    assert result is out
+    assert_array_equal(out, expected)
+    back = affine_inverse(out, shift=shift, factor=factor, offset=offset)
+    assert back is out
+    assert_allclose(back, X, rtol=1e-6 if dtype == np.float32 else 1e-13)
