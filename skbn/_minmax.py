@@ -281,7 +281,14 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _update(self, X, sample_weight, feature_range, *, reset):
         """Merge one batch into the range (a fresh one if ``reset``) and publish it."""
-        X = validate_batch(self, X, reset=reset)
+        # Learned extrema refuse infinity themselves, unless a row of weight 0
+        # hides it from them.
+        X = validate_batch(
+            self,
+            X,
+            reset=reset,
+            finite_checked_by_caller=sample_weight is None and self.data_range is None,
+        )
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         if self.data_range is not None:
             known = check_interval(self.data_range, "data_range", n_features=X.shape[1])

@@ -216,7 +216,10 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
             self.threshold, "threshold", low=0.0, low_inclusive=False
         )
         with rollback_on_error(self):
-            X = validate_batch(self, X, reset=reset)
+            # The moments refuse infinity themselves, as in BatchStandardizer.
+            X = validate_batch(
+                self, X, reset=reset, finite_checked_by_caller=sample_weight is None
+            )
             sample_weight = check_sample_weight(sample_weight, X.shape[0])
             # The batch, validated once here, goes straight into the
             # standardizer's statistics update. That runs on a copy of the

@@ -234,7 +234,9 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self._check_params()
         with rollback_on_error(self):
             self._reset()
-            X = self._validate_fit_input(X, reset=True)
+            X = self._validate_fit_input(
+                X, reset=True, weighted=sample_weight is not None
+            )
             sample_weight = check_sample_weight(sample_weight, X.shape[0])
             for rows in self._fit_batches(X.shape[0]):
                 self._update(
@@ -266,7 +268,9 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         self._check_params()
         with rollback_on_error(self):
-            X = self._validate_fit_input(X, reset=not self._is_started())
+            X = self._validate_fit_input(
+                X, reset=not self._is_started(), weighted=sample_weight is not None
+            )
             self._update(X, check_sample_weight(sample_weight, X.shape[0]))
         return self
 
@@ -300,7 +304,10 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self._check_params()
         with rollback_on_error(self):
             X_valid = self._validate_fit_input(
-                X, reset=not self._is_started(), copy=self.copy
+                X,
+                reset=not self._is_started(),
+                copy=self.copy,
+                weighted=sample_weight is not None,
             )
             batch = self._update(
                 X_valid, check_sample_weight(sample_weight, X_valid.shape[0])
@@ -396,8 +403,17 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             if hasattr(self, name):
                 delattr(self, name)
 
-    def _validate_fit_input(self, X, *, reset, copy=None):
-        X = validate_batch(self, X, reset=reset, accept_sparse=True, copy=copy)
+    def _validate_fit_input(self, X, *, reset, copy=None, weighted=False):
+        # Unweighted, the moments' own pass refuses infinity (with weights, a
+        # row of weight 0 would hide it from them).
+        X = validate_batch(
+            self,
+            X,
+            reset=reset,
+            accept_sparse=True,
+            copy=copy,
+            finite_checked_by_caller=not weighted,
+        )
         if self.with_mean:
             reject_sparse_centering(X, type(self).__name__)
         _, beta = self._gamma_beta(X.shape[1])

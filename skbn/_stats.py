@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg, sparse
+from sklearn.utils import assert_all_finite
 
 from ._blocks import (
     block_rows,
@@ -335,12 +336,13 @@ def _block_moments(block, sample_weight, origin, work):
     """
     if sample_weight is not None:
         return _dense_moments(block, sample_weight, origin)
+    raw = block
     if block.dtype != np.float64 or not block.flags.c_contiguous:
         np.copyto(work, block)  # float64, and rows that a wide view can span
         block = work
     column_sum = column_sums(block)
-    if not math.isfinite(column_sum.sum()):  # missing values (or an overflow)
-        return _dense_moments(block, None, origin)
+    if not math.isfinite(column_sum.sum()):  # missing values, or infinity
+        return _dense_moments(raw, None, origin)
     n_rows, n_features = block.shape
     center = column_sum / n_rows
     wide, wide_work = wide_view(block), wide_view(work)
@@ -372,7 +374,19 @@ def _block_extrema(block):
         high = np.fmax.reduce(np.fmax.reduce(wide, axis=0).reshape(-1, n_features))
     else:
         low, high = np.fmin.reduce(block, axis=0), np.fmax.reduce(block, axis=0)
+    if np.isinf(low).any() or np.isinf(high).any():
+        refuse_infinity(block)
     return Extrema(min=low.astype(np.float64), max=high.astype(np.float64))
+
+
+def refuse_infinity(X):
+    """Raise scikit-learn's error for infinity in ``X`` (NaN is allowed).
+
+    The statistics call this on a block whose sums are not finite: fits whose
+    input skipped the finiteness pass of validation get the error that pass
+    would have raised, worded by scikit-learn.
+    """
+    assert_all_finite(X, allow_nan=True, input_name="X")
 
 
 def _dense_moments(X, sample_weight, origin=None):
@@ -380,6 +394,7 @@ def _dense_moments(X, sample_weight, origin=None):
     # sum of squares minus the (ideally zero) squared residual sum, which
     # cancels the first-order error of the computed mean; the residual also
     # refines the mean itself, which later merges subtract from other means.
+    raw = X
     if origin is None:
         X = np.asarray(X, dtype=np.float64)
     else:
@@ -399,6 +414,8 @@ def _dense_moments(X, sample_weight, origin=None):
         total = n_samples if sample_weight is None else sample_weight.sum()
         weight = np.full(n_features, total, dtype=np.float64)
     column_sum = X.sum(axis=0) if sample_weight is None else sample_weight @ X
+    if not np.isfinite(column_sum).all():
+        refuse_infinity(raw)
     mean = _safe_divide(column_sum, weight)
     deviation = X - mean
     if has_missing:

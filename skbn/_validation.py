@@ -142,7 +142,14 @@ def check_sample_weight(sample_weight, n_samples):
 
 
 def validate_batch(
-    estimator, X, *, reset, accept_sparse=False, allow_nan=True, copy=None
+    estimator,
+    X,
+    *,
+    reset,
+    accept_sparse=False,
+    allow_nan=True,
+    copy=None,
+    finite_checked_by_caller=False,
 ):
     """Validate a batch of X for fitting or transforming.
 
@@ -154,10 +161,21 @@ def validate_batch(
     to be transformed, into the array :func:`output_for` picks; with
     ``copy=False`` the result is writeable, and is X itself when X is a
     writeable float64 or float32 ndarray.
+
+    ``finite_checked_by_caller``: a plain float array skips the finiteness
+    pass, because the caller's own pass over X (the statistics of a fit)
+    refuses infinity as scikit-learn would; see
+    :func:`skbn._stats.refuse_infinity`. Needs ``allow_nan``.
     """
     n_features = None if reset else getattr(estimator, "n_features_in_", None)
     if not hasattr(estimator, "feature_names_in_") and _passes_unchanged(
-        estimator, X, n_features, copy=copy, allow_nan=allow_nan, input_name="X"
+        estimator,
+        X,
+        n_features,
+        copy=copy,
+        allow_nan=allow_nan,
+        input_name="X",
+        check_finite=not (finite_checked_by_caller and allow_nan),
     ):
         if reset:
             estimator.n_features_in_ = X.shape[1]
@@ -233,7 +251,9 @@ def check_fitted(estimator):
         check_is_fitted(estimator)
 
 
-def _passes_unchanged(estimator, X, n_features, *, copy, allow_nan, input_name):
+def _passes_unchanged(
+    estimator, X, n_features, *, copy, allow_nan, input_name, check_finite=True
+):
     """Whether scikit-learn's validation would return X itself, untouched.
 
     True for a 2-D ndarray (not a subclass) of an accepted float dtype, with
@@ -252,7 +272,7 @@ def _passes_unchanged(estimator, X, n_features, *, copy, allow_nan, input_name):
         and (copy is not False or X.flags.writeable)
     ):
         return False
-    if not get_config()["assume_finite"]:
+    if check_finite and not get_config()["assume_finite"]:
         # A sum is finite only if every term is: one cheap pass in the common
         # case, as in scikit-learn, whose check then runs (and warns) as ever.
         with np.errstate(over="ignore", invalid="ignore"):

@@ -1,12 +1,15 @@
 """Row blocks and threads: the results must not depend on how many cores run them."""
 
 import math
+import re
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 
 import skbn._blocks
+from skbn import BatchStandardizer, MinMaxNormalizer, ZScoreOutlierDetector
 from skbn._affine import affine_forward, affine_inverse
 from skbn._blocks import block_rows, fold, map_row_blocks, row_blocks, wide_view
 from skbn._stats import Extrema, Moments
@@ -84,3 +87,26 @@ def test_affine_maps_over_threads_match_the_formula(rng, threads, dtype):
     back = affine_inverse(out, shift=shift, factor=factor, offset=offset)
     assert back is out
     assert_allclose(back, X, rtol=1e-6 if dtype == np.float32 else 1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "estimator",
+    [BatchStandardizer(), MinMaxNormalizer(), ZScoreOutlierDetector()],
+    ids=lambda e: type(e).__name__,
+)
+def test_infinity_deep_in_a_large_fit_gets_scikit_learns_error(rng, dtype, estimator):
+    # Fits skip the finiteness pass of validation: the statistics refuse it.
+    X = several_groups(rng, dtype=dtype)
+    X[-1000, 2] = -np.inf
+    message = re.escape(
+        f"Input X contains infinity or a value too large for {np.dtype(dtype)!r}."
+    )
+    with pytest.raises(ValueError, match=message):
+        clone(estimator).fit(X)
+    fitted = clone(estimator).fit(X[:100])
+    before = {k: np.copy(v) for k, v in vars(fitted).items() if k.endswith("_")}
+    with pytest.raises(ValueError, match=message):
+        fitted.partial_fit(X)
+    for name, value in before.items():
+        assert_array_equal(getattr(fitted, name), value)
