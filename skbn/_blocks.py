@@ -12,6 +12,7 @@ of threads, and results come back in block order, so that the statistics merged
 from them do not depend on how many cores the machine has.
 """
 
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -90,6 +91,24 @@ def _n_threads():
 @cache
 def _pool():
     return ThreadPoolExecutor(max_workers=_n_threads(), thread_name_prefix="skbn")
+
+
+def sum_is_finite(X):
+    """Whether the sum of all of X is finite: false if any value is not.
+
+    One read of X, shared among the threads when X is large. (An overflow
+    can make the sum of finite values infinite: the caller then looks closer.)
+    """
+    rows = block_rows(X)
+    if X.shape[0] <= rows or not X.flags.c_contiguous:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return math.isfinite(X.sum())
+
+    def finite(blocks):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return all(math.isfinite(column_sums(X[rows]).sum()) for rows in blocks)
+
+    return all(map_row_blocks(finite, X.shape[0], rows))
 
 
 _local = threading.local()

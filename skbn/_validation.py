@@ -22,6 +22,8 @@ from sklearn import get_config
 from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from ._blocks import sum_is_finite
+
 FLOAT_DTYPES = (np.float64, np.float32)
 
 
@@ -275,9 +277,7 @@ def _passes_unchanged(
     if check_finite and not get_config()["assume_finite"]:
         # A sum is finite only if every term is: one cheap pass in the common
         # case, as in scikit-learn, whose check then runs (and warns) as ever.
-        with np.errstate(over="ignore", invalid="ignore"):
-            finite = math.isfinite(X.sum())
-        if not finite:
+        if not sum_is_finite(X):
             assert_all_finite(
                 X,
                 allow_nan=allow_nan,
