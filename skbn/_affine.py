@@ -21,7 +21,7 @@ dtype, so float32 stays float32.
 import numpy as np
 from scipy import sparse
 
-from ._blocks import block_rows, map_row_blocks
+from ._blocks import WIDE, block_rows, map_row_blocks, wide_view
 
 
 def affine_forward(X, *, shift=None, factor=None, offset=None, out=None):
@@ -53,11 +53,23 @@ def _apply_by_blocks(X, steps, out):
     # Each block of rows goes through every step while it is in cache, so
     # that X is read, and out written, once.
     steps = [(operation, value) for operation, value in steps if value is not None]
+    # Over wide views (see skbn._blocks.wide_view) the per-feature values are
+    # repeated to the width of a wide row: numpy's loops then run over long
+    # rows instead of n_features values at a time.
+    wide_steps = [
+        (operation, np.tile(value, WIDE) if np.ndim(value) else value)
+        for operation, value in steps
+    ]
 
     def apply(blocks):
         for rows in blocks:
             source, target = X[rows], out[rows]
-            for operation, value in steps:
+            wide_source, wide_target = wide_view(source), wide_view(target)
+            if wide_source is not None and wide_target is not None:
+                source, target, block_steps = wide_source, wide_target, wide_steps
+            else:
+                block_steps = steps
+            for operation, value in block_steps:
                 operation(source, value, out=target, casting="same_kind")
                 source = target
             if source is not target:

@@ -26,13 +26,16 @@ import numpy as np
 # their time waiting for one another on the interpreter lock.
 _BLOCK_VALUES = 1 << 18
 # Rows of a block are a multiple of this, so that a C-contiguous block can be
-# viewed as WIDE times fewer rows of WIDE times more columns (see wide_view).
-WIDE = 8
+# viewed as WIDE times fewer rows of WIDE times more columns (see wide_view):
+# the width at which elementwise maps run fastest. Column reductions, which
+# fold their partial results back, do best over rows REDUCE_WIDTH rows wide.
+WIDE = 128
+REDUCE_WIDTH = 16
 _BLOCKS_PER_TASK = 4
 
 
 def block_rows(X):
-    """Rows per block of ``X``: about 256k values, a multiple of 8 when possible."""
+    """Rows per block of ``X``: about 256k values, a multiple of WIDE when possible."""
     rows = max(1, _BLOCK_VALUES // max(1, X.shape[1]))
     return rows - rows % WIDE if rows >= WIDE else rows
 
@@ -61,23 +64,25 @@ def map_row_blocks(task, n_rows, rows_per_block):
     return list(_pool().map(task, groups))
 
 
-def wide_view(block):
-    """``block`` seen with ``WIDE`` times fewer rows and more columns, or None.
+def wide_view(block, width=WIDE):
+    """``block`` seen with ``width`` times fewer rows and more columns, or None.
 
     A column reduction over a C-contiguous (rows, n) block is the same as one over
-    (rows / WIDE, WIDE * n) followed by folding the WIDE partial results; numpy's
-    loops run far faster over the longer rows when n is small. None when the
-    block is not C-contiguous or its rows are not a multiple of ``WIDE``.
+    (rows / width, width * n) followed by folding the partial results, and an
+    elementwise map with per-feature values the same as one with the values
+    repeated ``width`` times; numpy's loops run far faster over the longer rows
+    when n is small. None when the block is not C-contiguous or its rows are
+    not a multiple of ``width``.
     """
     rows, n_features = block.shape
-    if rows % WIDE or not block.flags.c_contiguous:
+    if rows % width or not block.flags.c_contiguous:
         return None
-    return block.reshape(rows // WIDE, WIDE * n_features)
+    return block.reshape(rows // width, width * n_features)
 
 
 def fold(wide_result, n_features):
-    """Sum the WIDE partial results of a reduction over a :func:`wide_view`."""
-    return wide_result.reshape(WIDE, n_features).sum(axis=0)
+    """Sum the partial results of a reduction over a :func:`wide_view`."""
+    return wide_result.reshape(-1, n_features).sum(axis=0)
 
 
 @cache
@@ -133,7 +138,7 @@ def column_sums(block):
     (A BLAS matrix-vector product is as fast on one thread, but BLAS calls
     from several threads at once serialize.)
     """
-    wide = wide_view(block)
+    wide = wide_view(block, REDUCE_WIDTH)
     if wide is None:
         return np.add.reduce(block, axis=0)
     return fold(np.add.reduce(wide, axis=0), block.shape[1])

@@ -19,6 +19,7 @@ from scipy import linalg, sparse
 from sklearn.utils import assert_all_finite
 
 from ._blocks import (
+    REDUCE_WIDTH,
     block_rows,
     column_sums,
     fold,
@@ -345,7 +346,7 @@ def _block_moments(block, sample_weight, origin, work):
         return _dense_moments(raw, None, origin)
     n_rows, n_features = block.shape
     center = column_sum / n_rows
-    wide, wide_work = wide_view(block), wide_view(work)
+    wide, wide_work = wide_view(block, REDUCE_WIDTH), wide_view(work, REDUCE_WIDTH)
     if wide is None or wide_work is None or n_rows < _WIDE_MIN_ROWS:
         deviation = np.subtract(block, center, out=work)
         squares = np.einsum("ij,ij->j", deviation, deviation)
@@ -367,7 +368,7 @@ def _block_extrema(block):
     # fmin/fmax skip NaN (and give NaN only for an all-NaN column). Over a
     # wide view, each row holds several rows of the block: extrema are exact,
     # so folding them is too.
-    wide = wide_view(block)
+    wide = wide_view(block, REDUCE_WIDTH)
     if wide is not None:
         n_features = block.shape[1]
         low = np.fmin.reduce(np.fmin.reduce(wide, axis=0).reshape(-1, n_features))

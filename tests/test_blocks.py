@@ -11,7 +11,14 @@ from sklearn.base import clone
 import skbn._blocks
 from skbn import BatchStandardizer, MinMaxNormalizer, ZScoreOutlierDetector
 from skbn._affine import affine_forward, affine_inverse
-from skbn._blocks import block_rows, fold, map_row_blocks, row_blocks, wide_view
+from skbn._blocks import (
+    WIDE,
+    block_rows,
+    fold,
+    map_row_blocks,
+    row_blocks,
+    wide_view,
+)
 from skbn._stats import Extrema, Moments
 
 
@@ -41,11 +48,11 @@ def test_map_row_blocks_returns_groups_in_row_order(threads):
 
 
 def test_wide_view_folds_back_to_column_sums(rng):
-    block = rng.normal(size=(64, 5))
+    block = rng.normal(size=(2 * WIDE, 5))
     wide = wide_view(block)
-    assert wide.shape == (8, 40)
+    assert wide.shape == (2, 5 * WIDE)
     assert_allclose(fold(wide.sum(axis=0), 5), block.sum(axis=0), rtol=1e-14)
-    assert wide_view(block[:63]) is None  # rows not a multiple of 8
+    assert wide_view(block[:-1]) is None  # rows not a multiple of WIDE
     assert wide_view(np.asfortranarray(block)) is None
 
 

@@ -1281,9 +1281,11 @@ def test_scatter_of_single_rows_merged_one_by_one(rng):
     assert_scatter_match(running.measured_from(-origin), weight, mean, matrix)
 
 
-def test_block_rows_is_about_256k_values_in_multiples_of_8():
+def test_block_rows_is_about_256k_values_in_multiples_of_128():
     assert block_rows(np.empty((10, 1))) == 262144
-    assert block_rows(np.empty((10, 5))) == 52424
+    assert block_rows(np.empty((10, 5))) == 52352
+    assert block_rows(np.empty((10, 2000))) == 128
+    assert block_rows(np.empty((10, 3000))) == 87
     assert block_rows(np.empty((10, 40000))) == 6
     assert block_rows(np.empty((10, 262144))) == 1
     assert block_rows(np.empty((10, 300_000))) == 1
