@@ -18,16 +18,24 @@ step"; numpy computes each step in float64 and stores it back in the output's
 dtype, so float32 stays float32.
 """
 
+import math
+
 import numpy as np
 from scipy import sparse
 
-from ._blocks import WIDE, block_rows, map_row_blocks, wide_view
+from ._blocks import WIDE, block_rows, column_sums, map_row_blocks, wide_view
+from ._stats import refuse_infinity as refuse_infinity_in
 
 
-def affine_forward(X, *, shift=None, factor=None, offset=None, out=None):
+def affine_forward(
+    X, *, shift=None, factor=None, offset=None, out=None, refuse_infinity=False
+):
     """``out = (X - shift) * factor + offset``; in place (``out`` is X) by default.
 
-    A separate ``out`` (dense, X's shape) spares the caller a copy of X.
+    A separate ``out`` (dense, X's shape) spares the caller a copy of X. With
+    ``refuse_infinity`` (for a separate ``out`` only: X must stay untouched if
+    it raises), infinity in X raises scikit-learn's error, found by the map's
+    own pass instead of a pass of validation.
     """
     if sparse.issparse(X):
         _check_sparse_compatible(shift, offset)
@@ -35,7 +43,9 @@ def affine_forward(X, *, shift=None, factor=None, offset=None, out=None):
             _scale_stored_entries(X, factor, np.multiply)
         return X
     steps = [(np.subtract, shift), (np.multiply, factor), (np.add, offset)]
-    return _apply_by_blocks(X, steps, X if out is None else out)
+    return _apply_by_blocks(
+        X, steps, X if out is None else out, refuse_infinity=refuse_infinity
+    )
 
 
 def affine_inverse(X, *, shift=None, factor=None, offset=None, out=None):
@@ -49,7 +59,7 @@ def affine_inverse(X, *, shift=None, factor=None, offset=None, out=None):
     return _apply_by_blocks(X, steps, X if out is None else out)
 
 
-def _apply_by_blocks(X, steps, out):
+def _apply_by_blocks(X, steps, out, *, refuse_infinity=False):
     # Each block of rows goes through every step while it is in cache, so
     # that X is read, and out written, once.
     steps = [(operation, value) for operation, value in steps if value is not None]
@@ -74,6 +84,10 @@ def _apply_by_blocks(X, steps, out):
                 source = target
             if source is not target:
                 np.copyto(target, source)
+            # The output of a finite block is finite (barring an overflow):
+            # only a block whose output is not gets searched for infinity.
+            if refuse_infinity and not math.isfinite(column_sums(out[rows]).sum()):
+                refuse_infinity_in(X[rows])
 
     map_row_blocks(apply, X.shape[0], block_rows(X))
     return out

@@ -226,12 +226,17 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_fitted(self)
         copy = self.copy if copy is None else copy
-        X_valid = validate_batch(self, X, reset=False, copy=copy)
+        # Copying, the map's own pass looks for infinity (see affine_forward);
+        # in place, validation must, before X is touched.
+        X_valid = validate_batch(
+            self, X, reset=False, copy=copy, finite_checked_by_caller=copy
+        )
         X_tr = affine_forward(
             X_valid,
             factor=self.scale_,
             offset=self.min_,
             out=output_for(X, X_valid, copy=copy),
+            refuse_infinity=copy,
         )
         if self.clip:
             np.clip(

@@ -337,10 +337,19 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_fitted(self)
         copy = self.copy if copy is None else copy
+        # Copying, the map's own pass looks for infinity (see affine_forward);
+        # in place, validation must, before X is touched.
         X_valid = validate_batch(
-            self, X, reset=False, accept_sparse=not self.with_mean, copy=copy
+            self,
+            X,
+            reset=False,
+            accept_sparse=not self.with_mean,
+            copy=copy,
+            finite_checked_by_caller=copy,
         )
-        return self._standardize(X_valid, out=output_for(X, X_valid, copy=copy))
+        return self._standardize(
+            X_valid, out=output_for(X, X_valid, copy=copy), refuse_infinity=copy
+        )
 
     def inverse_transform(self, X, copy=None):
         """Map standardized data back to the original scale.
@@ -474,9 +483,14 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.n_batches_seen_ = (self.n_batches_seen_ if started else 0) + 1
         return batch
 
-    def _standardize(self, X, *, out):
+    def _standardize(self, X, *, out, refuse_infinity=False):
         """The inference-mode map of a validated X, written into ``out``."""
-        return affine_forward(X, **self._affine(self.mean_, self.scale_), out=out)
+        return affine_forward(
+            X,
+            **self._affine(self.mean_, self.scale_),
+            out=out,
+            refuse_infinity=refuse_infinity,
+        )
 
     def _affine(self, mean, scale):
         """The forward map's parameters from a mean and a scale."""

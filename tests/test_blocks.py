@@ -117,3 +117,32 @@ def test_infinity_deep_in_a_large_fit_gets_scikit_learns_error(rng, dtype, estim
         fitted.partial_fit(X)
     for name, value in before.items():
         assert_array_equal(getattr(fitted, name), value)
+
+
+@pytest.mark.parametrize("copy", [True, False])
+@pytest.mark.parametrize("size", ["small", "large"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "estimator",
+    [BatchStandardizer(), MinMaxNormalizer()],
+    ids=lambda e: type(e).__name__,
+)
+def test_transform_refuses_infinity_and_leaves_x_alone(
+    rng, estimator, dtype, size, copy
+):
+    # Copying, the map's own pass finds infinity; in place, validation does,
+    # before X is touched.
+    X = several_groups(rng, dtype=dtype)
+    if size == "small":
+        X = X[:50]
+    fitted = clone(estimator).fit(X)
+    X[len(X) // 2, 0] = np.inf
+    before = X.copy()
+    message = re.escape(
+        f"Input X contains infinity or a value too large for {np.dtype(dtype)!r}."
+    )
+    with pytest.raises(ValueError, match=message):
+        fitted.transform(X, copy=copy)
+    assert_array_equal(X, before)
+    X[len(X) // 2, 0] = np.nan  # NaN passes, and stays NaN
+    assert np.isnan(fitted.transform(X, copy=copy)[len(X) // 2, 0])
