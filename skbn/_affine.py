@@ -66,16 +66,21 @@ def _apply_by_blocks(X, steps, out, *, refuse_infinity=False):
     # Over wide views (see skbn._blocks.wide_view) the per-feature values are
     # repeated to the width of a wide row: numpy's loops then run over long
     # rows instead of n_features values at a time.
-    wide_steps = [
-        (operation, np.tile(value, WIDE) if np.ndim(value) else value)
-        for operation, value in steps
-    ]
+    wide_steps = (
+        [
+            (operation, np.tile(value, WIDE) if np.ndim(value) else value)
+            for operation, value in steps
+        ]
+        # (On a small X, repeating the values costs more than it saves.)
+        if X.shape[0] >= 8 * WIDE
+        else None
+    )
 
     def apply(blocks):
         for rows in blocks:
             source, target = X[rows], out[rows]
             wide_source, wide_target = wide_view(source), wide_view(target)
-            if wide_source is not None and wide_target is not None:
+            if wide_steps and wide_source is not None and wide_target is not None:
                 source, target, block_steps = wide_source, wide_target, wide_steps
             else:
                 block_steps = steps

@@ -32,7 +32,7 @@ from ._blocks import (
 # product, which BLAS runs fast only on tall blocks, and a merge n_features**2.
 _MIN_SCATTER_ROWS = 2048
 # Below this many rows a wide view saves less than it costs to set up.
-_WIDE_MIN_ROWS = 256
+_WIDE_MIN_ROWS = 4096
 
 
 @dataclass(frozen=True)
