@@ -197,12 +197,7 @@ def scikit_learn_batch(est, X, *, reset, allow_nan, copy):
     )
 
 
-@pytest.mark.parametrize("copy", [None, False, True])
-@pytest.mark.parametrize("allow_nan", [True, False])
-@pytest.mark.parametrize("state", STATES)
-@pytest.mark.parametrize("name", INPUTS)
-def test_validate_batch_answers_as_scikit_learn(name, state, allow_nan, copy):
-    X = inputs()[name]
+def assert_validate_batch_answers_as_scikit_learn(X, state, allow_nan, copy):
     est, reset = estimator(state)
     reference_est, _ = estimator(state)
     ours = outcome(
@@ -215,6 +210,16 @@ def test_validate_batch_answers_as_scikit_learn(name, state, allow_nan, copy):
     )
     assert_same_outcome(ours, reference, X, copy=copy)
     assert_same_state(est, reference_est)
+
+
+@pytest.mark.parametrize("copy", [None, False, True])
+@pytest.mark.parametrize("allow_nan", [True, False])
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("name", INPUTS)
+def test_validate_batch_answers_as_scikit_learn(name, state, allow_nan, copy):
+    assert_validate_batch_answers_as_scikit_learn(
+        inputs()[name], state, allow_nan, copy
+    )
 
 
 def scikit_learn_inverse(est, X, *, allow_nan, copy):
@@ -298,18 +303,7 @@ def arrays(draw):
     copy=st.sampled_from([None, False, True]),
 )
 def test_validate_batch_answers_as_scikit_learn_on_any_array(X, state, allow_nan, copy):
-    est, reset = estimator(state)
-    reference_est, _ = estimator(state)
-    ours = outcome(
-        lambda: validate_batch(est, X, reset=reset, allow_nan=allow_nan, copy=copy)
-    )
-    reference = outcome(
-        lambda: scikit_learn_batch(
-            reference_est, X, reset=reset, allow_nan=allow_nan, copy=copy
-        )
-    )
-    assert_same_outcome(ours, reference, X, copy=copy)
-    assert_same_state(est, reference_est)
+    assert_validate_batch_answers_as_scikit_learn(X, state, allow_nan, copy)
 
 
 # ---------------------------------------------------------------------------
