@@ -138,7 +138,8 @@ def column_sums(block):
     (A BLAS matrix-vector product is as fast on one thread, but BLAS calls
     from several threads at once serialize.)
     """
-    wide = wide_view(block, REDUCE_WIDTH)
+    # (A small block is summed as it is: a view would cost more than it saves.)
+    wide = wide_view(block, REDUCE_WIDTH) if block.shape[0] >= 1024 else None
     if wide is None:
         return np.add.reduce(block, axis=0)
     return fold(np.add.reduce(wide, axis=0), block.shape[1])

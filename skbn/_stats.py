@@ -346,8 +346,12 @@ def _block_moments(block, sample_weight, origin, work):
         return _dense_moments(raw, None, origin)
     n_rows, n_features = block.shape
     center = column_sum / n_rows
-    wide, wide_work = wide_view(block, REDUCE_WIDTH), wide_view(work, REDUCE_WIDTH)
-    if wide is None or wide_work is None or n_rows < _WIDE_MIN_ROWS:
+    wide, wide_work = (
+        (wide_view(block, REDUCE_WIDTH), wide_view(work, REDUCE_WIDTH))
+        if n_rows >= _WIDE_MIN_ROWS
+        else (None, None)
+    )
+    if wide is None or wide_work is None:
         deviation = np.subtract(block, center, out=work)
         squares = np.einsum("ij,ij->j", deviation, deviation)
     else:
