@@ -323,6 +323,8 @@ def safe_scale(var, mean, weight, eps):
 def _safe_divide(numerator, denominator, where=None, fill=0.0):
     if where is None:
         where = denominator > 0
+    if where.all():  # the usual case, in one step
+        return np.divide(numerator, denominator, dtype=np.float64)
     out = np.full(np.shape(numerator), fill, dtype=np.float64)
     return np.divide(numerator, denominator, out=out, where=where)
 
