@@ -93,8 +93,14 @@ def _n_threads():
         return os.cpu_count() or 1
 
 
-@cache
 def _pool():
+    # One pool per process: a child forked from a process whose pool has
+    # threads inherits the pool but not its threads, and would wait forever.
+    return _pool_of_process(os.getpid())
+
+
+@cache
+def _pool_of_process(pid):
     return ThreadPoolExecutor(max_workers=_n_threads(), thread_name_prefix="skbn")
 
 
@@ -104,8 +110,8 @@ def sum_is_finite(X):
     One read of X, shared among the threads when X is large. (An overflow
     can make the sum of finite values infinite: the caller then looks closer.)
     """
-    rows = block_rows(X)
-    if X.shape[0] <= rows or not X.flags.c_contiguous:
+    rows_per_block = block_rows(X)
+    if X.shape[0] <= rows_per_block or not X.flags.c_contiguous:
         with np.errstate(over="ignore", invalid="ignore"):
             return math.isfinite(X.sum())
 
@@ -113,7 +119,7 @@ def sum_is_finite(X):
         with np.errstate(over="ignore", invalid="ignore"):
             return all(math.isfinite(column_sums(X[rows]).sum()) for rows in blocks)
 
-    return all(map_row_blocks(finite, X.shape[0], rows))
+    return all(map_row_blocks(finite, X.shape[0], rows_per_block))
 
 
 _local = threading.local()
@@ -122,8 +128,8 @@ _local = threading.local()
 def scratch(n_rows, n_features):
     """A float64 C-contiguous (n_rows, n_features) work array, reused per thread.
 
-    Allocating a fresh block-sized array for every task would map and unmap
-    memory each time, and unmapping in a threaded process stalls every core.
+    One per thread rather than one per task: a task's blocks are worked
+    through in it one after the other.
     """
     size = n_rows * n_features
     buffer = getattr(_local, "buffer", None)

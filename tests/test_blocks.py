@@ -1,6 +1,7 @@
 """Row blocks and threads: the results must not depend on how many cores run them."""
 
 import math
+import multiprocessing
 import re
 
 import numpy as np
@@ -146,3 +147,29 @@ def test_transform_refuses_infinity_and_leaves_x_alone(
     assert_array_equal(X, before)
     X[len(X) // 2, 0] = np.nan  # NaN passes, and stays NaN
     assert np.isnan(fitted.transform(X, copy=copy)[len(X) // 2, 0])
+
+
+def _fit_in_child(queue):
+    X = np.random.default_rng(0).normal(size=(9 * block_rows(np.empty((1, 3))), 3))
+    queue.put(float(Moments.from_batch(X).var[0]))
+
+
+@pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="needs fork"
+)
+# Python 3.12+ warns that forking a threaded process may deadlock: the point.
+@pytest.mark.filterwarnings(
+    "ignore:This process .* is multi-threaded:DeprecationWarning"
+)
+def test_a_forked_child_gets_threads_of_its_own(rng):
+    # The parent's pool has threads; a forked child must not wait on them.
+    Moments.from_batch(several_groups(rng))
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_fit_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked child hung on the parent's threads")
+    assert abs(queue.get(timeout=5) - 1.0) < 0.01
