@@ -132,6 +132,8 @@ def scratch(n_rows, n_features):
     through in it one after the other.
     """
     size = n_rows * n_features
+    if size > 8 * _BLOCK_VALUES:  # an unusually wide block: not worth keeping
+        return np.empty((n_rows, n_features))
     buffer = getattr(_local, "buffer", None)
     if buffer is None or buffer.size < size:
         buffer = _local.buffer = np.empty(max(size, _BLOCK_VALUES))

@@ -475,16 +475,18 @@ def _sparse_moments(X, sample_weight):
 def _dense_scatter(X, sample_weight, origin):
     # The corrected two-pass algorithm of _dense_moments, with outer products:
     # the residual of the centred block corrects both the scatter and the mean.
-    X = np.subtract(X, origin, dtype=np.float64)
+    # The deviations go into this thread's work array: no fresh block-sized
+    # allocation per block.
+    X = np.subtract(X, origin, out=scratch(*X.shape), dtype=np.float64)
     weight = float(X.shape[0] if sample_weight is None else sample_weight.sum())
     if weight == 0:
         n_features = X.shape[1]
         return Scatter(0.0, np.zeros(n_features), np.zeros((n_features, n_features)))
-    column_sum = X.sum(axis=0) if sample_weight is None else sample_weight @ X
+    column_sum = column_sums(X) if sample_weight is None else sample_weight @ X
     mean = column_sum / weight
     X -= mean
     if sample_weight is None:
-        residual = X.sum(axis=0)
+        residual = column_sums(X)
         # X' X by its upper triangle (BLAS syrk: half the work of X.T @ X;
         # X.T is Fortran-ordered, so nothing is copied), mirrored so that the
         # matrix is exactly symmetric.
