@@ -23,7 +23,14 @@ import math
 import numpy as np
 from scipy import sparse
 
-from ._blocks import WIDE, block_rows, column_sums, map_row_blocks, wide_view
+from ._blocks import (
+    WIDE,
+    WIDE_MIN_ROWS,
+    block_rows,
+    column_sums,
+    map_row_blocks,
+    wide_view,
+)
 from ._stats import refuse_infinity as refuse_infinity_in
 
 
@@ -71,8 +78,7 @@ def _apply_by_blocks(X, steps, out, *, refuse_infinity=False):
             (operation, np.tile(value, WIDE) if np.ndim(value) else value)
             for operation, value in steps
         ]
-        # (On a small X, repeating the values costs more than it saves.)
-        if X.shape[0] >= 8 * WIDE
+        if X.shape[0] >= WIDE_MIN_ROWS
         else None
     )
 

@@ -31,6 +31,9 @@ _BLOCK_VALUES = 1 << 18
 # fold their partial results back, do best over rows REDUCE_WIDTH rows wide.
 WIDE = 128
 REDUCE_WIDTH = 16
+# Below this many rows, setting up a wide view (and repeating per-feature
+# values to its width) costs more than it saves.
+WIDE_MIN_ROWS = 1024
 _BLOCKS_PER_TASK = 4
 
 
@@ -71,11 +74,11 @@ def wide_view(block, width=WIDE):
     (rows / width, width * n) followed by folding the partial results, and an
     elementwise map with per-feature values the same as one with the values
     repeated ``width`` times; numpy's loops run far faster over the longer rows
-    when n is small. None when the block is not C-contiguous or its rows are
-    not a multiple of ``width``.
+    when n is small. None when the block is small (fewer than WIDE_MIN_ROWS
+    rows), not C-contiguous, or its rows are not a multiple of ``width``.
     """
     rows, n_features = block.shape
-    if rows % width or not block.flags.c_contiguous:
+    if rows < WIDE_MIN_ROWS or rows % width or not block.flags.c_contiguous:
         return None
     return block.reshape(rows // width, width * n_features)
 
@@ -141,13 +144,12 @@ def scratch(n_rows, n_features):
 
 
 def column_sums(block):
-    """Column sums of a float64 block, over its wide view when it has one.
+    """Column sums of a block, over its wide view when it has one.
 
     (A BLAS matrix-vector product is as fast on one thread, but BLAS calls
     from several threads at once serialize.)
     """
-    # (A small block is summed as it is: a view would cost more than it saves.)
-    wide = wide_view(block, REDUCE_WIDTH) if block.shape[0] >= 1024 else None
+    wide = wide_view(block, REDUCE_WIDTH)
     if wide is None:
         return np.add.reduce(block, axis=0)
     return fold(np.add.reduce(wide, axis=0), block.shape[1])

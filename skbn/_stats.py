@@ -31,8 +31,6 @@ from ._blocks import (
 # Scatter blocks are taller: a block costs rows * n_features**2 in a matrix
 # product, which BLAS runs fast only on tall blocks, and a merge n_features**2.
 _MIN_SCATTER_ROWS = 2048
-# Below this many rows a wide view saves less than it costs to set up.
-_WIDE_MIN_ROWS = 4096
 
 
 @dataclass(frozen=True)
@@ -348,11 +346,7 @@ def _block_moments(block, sample_weight, origin, work):
         return _dense_moments(raw, None, origin)
     n_rows, n_features = block.shape
     center = column_sum / n_rows
-    wide, wide_work = (
-        (wide_view(block, REDUCE_WIDTH), wide_view(work, REDUCE_WIDTH))
-        if n_rows >= _WIDE_MIN_ROWS
-        else (None, None)
-    )
+    wide, wide_work = wide_view(block, REDUCE_WIDTH), wide_view(work, REDUCE_WIDTH)
     if wide is None or wide_work is None:
         deviation = np.subtract(block, center, out=work)
         squares = np.einsum("ij,ij->j", deviation, deviation)

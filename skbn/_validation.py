@@ -261,7 +261,8 @@ def _passes_unchanged(
     True for a 2-D ndarray (not a subclass) of an accepted float dtype, with
     rows, ``n_features`` columns (at least one if None), and writeable where
     ``copy=False`` will write into it, once its values pass scikit-learn's
-    finiteness check, which raises scikit-learn's error if they do not. False
+    finiteness check (unless ``check_finite`` is false: the caller's own pass
+    does it), which raises scikit-learn's error if they do not. False
     for anything else, which then takes scikit-learn's whole path. Feature
     names are the caller's to check.
     """
