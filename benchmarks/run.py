@@ -111,16 +111,21 @@ def describe(X):
 
 
 def measure(functions, *, repeat, setup=None, warmup=1):
-    """Median wall time of each function, the functions taking turns.
+    """Median wall time of each function, its runs back to back.
 
-    ``functions`` maps names to callables; each round calls ``setup()`` (untimed,
-    e.g. to refresh an array that a call overwrites) before each function. Returns
-    ``{name: (median, [times])}``, the warm-up rounds left out. The garbage
+    ``functions`` maps names to callables; each run calls ``setup()`` (untimed,
+    e.g. to refresh an array that a call overwrites) first. Returns
+    ``{name: (median, [times])}``, the warm-up runs left out. The garbage
     collector is off in the timed region, as in ``timeit``.
+
+    The functions do not take turns: after a call, OpenBLAS keeps its threads
+    spinning for about 0.1 s, and whatever runs next shares the cores with
+    them (a whitener fit right after PCA's took 1.6 times as long), so taking
+    turns would charge one library's BLAS threads to the other.
     """
     times = {name: [] for name in functions}
-    for round_ in range(warmup + repeat):
-        for name, function in functions.items():
+    for name, function in functions.items():
+        for run in range(warmup + repeat):
             if setup is not None:
                 setup()
             gc.collect()
@@ -131,7 +136,7 @@ def measure(functions, *, repeat, setup=None, warmup=1):
                 elapsed = time.perf_counter() - start
             finally:
                 gc.enable()
-            if round_ >= warmup:
+            if run >= warmup:
                 times[name].append(elapsed)
     return {name: (statistics.median(t), t) for name, t in times.items()}
 

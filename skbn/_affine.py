@@ -29,6 +29,7 @@ from ._blocks import (
     block_rows,
     column_sums,
     map_row_blocks,
+    scratch,
     wide_view,
 )
 from ._stats import refuse_infinity as refuse_infinity_in
@@ -123,25 +124,36 @@ def _scale_stored_entries(X, factor, operation):
 
 
 def linear_forward(X, *, shift, matrix, out):
-    """``out = (X - shift) @ matrix``, row block by row block, in float64.
+    """``out = (X - shift) @ matrix``, by blocks of rows shared among threads.
 
-    Blocks bound the float64 temporaries to a few cache-sized pieces, and let
-    ``out`` be ``X`` itself when the matrix is square (an in-place
-    transform): each block is read before its rows are overwritten.
+    ``out`` may be ``X`` itself when the matrix is square (an in-place
+    transform): each block is copied into a work array before its rows are
+    overwritten.
     """
-    n_rows = block_rows(X)
-    for start in range(0, X.shape[0], n_rows):
-        rows = slice(start, start + n_rows)
-        out[rows] = np.subtract(X[rows], shift, dtype=np.float64) @ matrix
-    return out
+    return _blocked_product(X, shift, matrix, 0.0, out)
 
 
 def linear_inverse(Z, *, shift, matrix, out):
     """Undo :func:`linear_forward`: ``out = Z @ matrix + shift``, by row blocks."""
-    n_rows = block_rows(Z)
-    for start in range(0, Z.shape[0], n_rows):
-        rows = slice(start, start + n_rows)
-        block = np.asarray(Z[rows], dtype=np.float64) @ matrix
-        block += shift
-        out[rows] = block
+    return _blocked_product(Z, 0.0, matrix, shift, out)
+
+
+def _blocked_product(source, before, matrix, after, out):
+    # ``out = (source - before) @ matrix + after``, in float64: each block's
+    # deviations go into the thread's work array, and the product straight
+    # into ``out`` when it is float64.
+    n_rows, n_features = source.shape
+    direct = out.dtype == np.float64 and out.flags.c_contiguous
+
+    def apply(blocks):
+        for rows in blocks:
+            work = scratch(rows.stop - rows.start, n_features)
+            deviation = np.subtract(source[rows], before, out=work, dtype=np.float64)
+            if direct:
+                product = np.matmul(deviation, matrix, out=out[rows])
+                product += after
+            else:
+                out[rows] = deviation @ matrix + after
+
+    map_row_blocks(apply, n_rows, block_rows(source), calls_blas=True)
     return out

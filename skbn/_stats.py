@@ -15,10 +15,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg, sparse
+from scipy import sparse
 from sklearn.utils import assert_all_finite
 
 from ._blocks import (
+    BLOCKS_PER_TASK,
     REDUCE_WIDTH,
     block_rows,
     column_sums,
@@ -30,6 +31,11 @@ from ._blocks import (
 
 # Scatter blocks are taller: a block costs rows * n_features**2 in a matrix
 # product, which BLAS runs fast only on tall blocks, and a merge n_features**2.
+# Four ordinary blocks (about 8 MiB) measured fastest on large batches; a
+# batch of fewer than _TALL_SCATTER_BATCH such blocks keeps ordinary ones
+# (see scatter_blocking).
+_BLOCKS_PER_SCATTER_BLOCK = 4
+_TALL_SCATTER_BATCH = 4
 _MIN_SCATTER_ROWS = 2048
 
 
@@ -196,26 +202,44 @@ class Scatter:
     def from_batch(cls, X, sample_weight=None, origin=None):
         """Scatter of a dense 2-D batch without missing values.
 
-        Rows are taken in blocks, each centred on its own mean before its
-        scatter is formed (never ``E[x x'] - E[x] E[x]'``, which cancels
-        catastrophically), and the blocks are merged pairwise. With an
-        ``origin``, the mean is measured from it, as in
-        :meth:`Moments.from_batch`.
+        Rows are taken in blocks, shared among threads, whose scatter is
+        formed about a point near the data (never ``E[x x'] - E[x] E[x]'``
+        about 0, which cancels catastrophically), and the blocks are merged
+        pairwise. With an ``origin``, the mean is measured from it, as in
+        :meth:`Moments.from_batch`; without one, the mean of the first rows
+        serves.
         """
         if origin is None:
             origin = reference_point(X, sample_weight)
             return cls.from_batch(X, sample_weight, origin).measured_from(-origin)
-        n_rows = max(block_rows(X), _MIN_SCATTER_ROWS)
-        return merge_pairwise(
-            _dense_scatter(
-                X[start : start + n_rows],
-                None
-                if sample_weight is None
-                else sample_weight[start : start + n_rows],
-                origin,
+        n_rows, blocks_per_task = scatter_blocking(X)
+        if X.shape[0] <= n_rows:
+            return _block_scatter(X, sample_weight, origin)
+
+        def scatter_of(blocks):
+            with np.errstate(over="ignore", invalid="ignore"):  # as below
+                return merge_pairwise(
+                    _block_scatter(
+                        X[rows],
+                        None if sample_weight is None else sample_weight[rows],
+                        origin,
+                    )
+                    for rows in blocks
+                )
+
+        # Error states are the thread's own. NaN, infinity or overflow make
+        # the scatter non-finite, which callers check once, instead of every
+        # step warning about it.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return merge_pairwise(
+                map_row_blocks(
+                    scatter_of,
+                    X.shape[0],
+                    n_rows,
+                    calls_blas=True,
+                    blocks_per_task=blocks_per_task,
+                )
             )
-            for start in range(0, max(X.shape[0], 1), n_rows)
-        )
 
     def measured_from(self, origin):
         """The same scatter with the mean measured from ``origin``."""
@@ -240,6 +264,20 @@ class Scatter:
     def covariance(self):
         """Population covariance (ddof=0)."""
         return self.matrix / self.weight
+
+
+def scatter_blocking(X):
+    """Rows per block of :meth:`Scatter.from_batch` (2048 or more), blocks per task.
+
+    Four ordinary blocks' worth of rows, four blocks a task, for a batch of
+    16 ordinary blocks or more; else ordinary blocks, one a task, so that
+    the threads share even a batch of two. (Merges of wide scatter
+    matrices are costly: the fewer of them on the calling thread, the better.)
+    """
+    tall = _BLOCKS_PER_SCATTER_BLOCK * block_rows(X)
+    if X.shape[0] >= _TALL_SCATTER_BATCH * tall:
+        return max(tall, _MIN_SCATTER_ROWS), BLOCKS_PER_TASK
+    return max(block_rows(X), _MIN_SCATTER_ROWS), 1
 
 
 def reference_point(X, sample_weight=None):
@@ -466,31 +504,38 @@ def _sparse_moments(X, sample_weight):
     return Moments(weight=weight, mean=mean, m2=np.maximum(m2, 0.0))
 
 
-def _dense_scatter(X, sample_weight, origin):
-    # The corrected two-pass algorithm of _dense_moments, with outer products:
-    # the residual of the centred block corrects both the scatter and the mean.
-    # The deviations go into this thread's work array: no fresh block-sized
-    # allocation per block.
-    X = np.subtract(X, origin, out=scratch(*X.shape), dtype=np.float64)
-    weight = float(X.shape[0] if sample_weight is None else sample_weight.sum())
-    if weight == 0:
-        n_features = X.shape[1]
-        return Scatter(0.0, np.zeros(n_features), np.zeros((n_features, n_features)))
-    column_sum = column_sums(X) if sample_weight is None else sample_weight @ X
-    mean = column_sum / weight
-    X -= mean
+def _block_scatter(X, sample_weight, origin):
+    # Deviations from the common origin go into this thread's work array (no
+    # block-sized allocation per block), and one matrix product gives the
+    # scatter about the origin; removing the block mean afterwards costs a
+    # relative accuracy of about (spread + offset**2) / spread, where offset
+    # is the distance from the origin to the block mean. Where that offset
+    # exceeds the spread, the block is centred on its own mean first and
+    # its residual sums correct the result (the corrected two-pass algorithm
+    # of _dense_moments), so no block ever loses more than a bit or two.
+    with np.errstate(over="ignore", invalid="ignore"):  # see Scatter.from_batch
+        deviation = np.subtract(X, origin, out=scratch(*X.shape), dtype=np.float64)
+        weight = float(X.shape[0] if sample_weight is None else sample_weight.sum())
+        if weight == 0:
+            n_features = X.shape[1]
+            return Scatter(
+                0.0, np.zeros(n_features), np.zeros((n_features, n_features))
+            )
+        shift = 0.0
+        column_sum, product = _sum_and_product(deviation, sample_weight)
+        if np.any(2.0 * column_sum * column_sum > weight * np.diagonal(product)):
+            shift = column_sum / weight
+            deviation -= shift
+            column_sum, product = _sum_and_product(deviation, sample_weight)
+        # BLAS need not round the two triangles of X' X alike; the average and
+        # outer(sum, sum) are exactly symmetric.
+        matrix = (product + product.T) / 2.0
+        matrix -= np.outer(column_sum, column_sum) / weight
+        return Scatter(weight=weight, mean=shift + column_sum / weight, matrix=matrix)
+
+
+def _sum_and_product(deviation, sample_weight):
+    """Column sums and ``D' diag(w) D`` of a block of deviations ``D``."""
     if sample_weight is None:
-        residual = column_sums(X)
-        # X' X by its upper triangle (BLAS syrk: half the work of X.T @ X;
-        # X.T is Fortran-ordered, so nothing is copied), mirrored so that the
-        # matrix is exactly symmetric.
-        upper = linalg.blas.dsyrk(1.0, X.T)
-        matrix = np.triu(upper) + np.triu(upper, 1).T
-    else:
-        weighted = X * sample_weight[:, None]
-        residual = weighted.sum(axis=0)
-        matrix = weighted.T @ X
-        # The two triangles are rounded alike in theory but not always in BLAS.
-        matrix = (matrix + matrix.T) / 2
-    matrix -= np.outer(residual, residual) / weight  # exactly symmetric
-    return Scatter(weight=weight, mean=mean + residual / weight, matrix=matrix)
+        return column_sums(deviation), deviation.T @ deviation
+    return sample_weight @ deviation, (deviation.T * sample_weight) @ deviation

@@ -166,8 +166,8 @@ def validate_batch(
 
     ``finite_checked_by_caller``: a plain float array skips the finiteness
     pass, because the caller's own pass over X (the statistics of a fit)
-    refuses infinity as scikit-learn would; see
-    :func:`skbn._stats.refuse_infinity`. Needs ``allow_nan``.
+    refuses what is not allowed as scikit-learn would; see
+    :func:`skbn._stats.refuse_infinity` and :func:`refuse_non_finite`.
     """
     n_features = None if reset else getattr(estimator, "n_features_in_", None)
     if not hasattr(estimator, "feature_names_in_") and _passes_unchanged(
@@ -177,7 +177,7 @@ def validate_batch(
         copy=copy,
         allow_nan=allow_nan,
         input_name="X",
-        check_finite=not (finite_checked_by_caller and allow_nan),
+        check_finite=not finite_checked_by_caller,
     ):
         if reset:
             estimator.n_features_in_ = X.shape[1]
@@ -195,6 +195,22 @@ def validate_batch(
         ensure_all_finite="allow-nan" if allow_nan else True,
         copy=bool(copy),
         force_writeable=copy is not None,
+    )
+
+
+def refuse_non_finite(estimator, X):
+    """Raise validation's error for a NaN or an infinity in X.
+
+    For a caller whose statistics of X came out non-finite after validation
+    skipped its finiteness pass (``finite_checked_by_caller``). If every
+    value is finite, their squares overflowed float64: that is said instead.
+    """
+    assert_all_finite(
+        X, allow_nan=False, estimator_name=type(estimator).__name__, input_name="X"
+    )
+    raise ValueError(
+        "X has values too large for their squares to be summed in float64 "
+        "(about 1e150 or more); rescale X first."
     )
 
 

@@ -15,6 +15,7 @@ from ._validation import (
     check_int,
     check_real,
     check_sample_weight,
+    refuse_non_finite,
     rollback_on_error,
     validate_batch,
     validate_inverse_input,
@@ -335,7 +336,9 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     def _update(self, X, sample_weight, *, reset):
         """Merge one batch (into a fresh state if ``reset``) and publish."""
-        X = validate_batch(self, X, reset=reset, allow_nan=False)
+        X = validate_batch(
+            self, X, reset=reset, allow_nan=False, finite_checked_by_caller=True
+        )
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         # The sample count comes before n_components, so that fitting one
         # sample always says so.
@@ -351,6 +354,10 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         # the data keep every digit of their means across merges.
         origin = reference_point(X, sample_weight) if reset else self._origin
         batch = Scatter.from_batch(X, sample_weight, origin)
+        if not np.isfinite(batch.matrix).all():
+            # A NaN or infinity in X makes the scatter non-finite: X is read
+            # once for both.
+            refuse_non_finite(self, X)
         scatter = batch if reset else self._scatter.merge(batch)
         covariance = scatter.covariance
         maps = whitening(covariance, self.method, n_components, self.eps)

@@ -10,8 +10,9 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 
 import skbn._blocks
-from skbn import BatchStandardizer, MinMaxNormalizer, ZScoreOutlierDetector
-from skbn._affine import affine_forward, affine_inverse
+import skbn._stats
+from skbn import BatchStandardizer, MinMaxNormalizer, SVDWhitener, ZScoreOutlierDetector
+from skbn._affine import affine_forward, affine_inverse, linear_forward, linear_inverse
 from skbn._blocks import (
     WIDE,
     WIDE_MIN_ROWS,
@@ -21,7 +22,7 @@ from skbn._blocks import (
     row_blocks,
     wide_view,
 )
-from skbn._stats import Extrema, Moments
+from skbn._stats import Extrema, Moments, Scatter
 
 
 def several_groups(rng, n_features=3, dtype=np.float64):
@@ -80,6 +81,88 @@ def test_moments_do_not_depend_on_the_number_of_threads(rng, dtype, monkeypatch)
         assert_allclose(results[0].mean[j], mean, rtol=1e-15)
         var = math.fsum((x - mean) ** 2) / x.size
         assert_allclose(results[0].var[j], var, rtol=1e-13)
+
+
+@pytest.fixture
+def small_scatter_blocks(monkeypatch):
+    """Scatter blocks of ordinary size, so that a few MB of data take
+    several groups of them."""
+    monkeypatch.setattr(skbn._stats, "_BLOCKS_PER_SCATTER_BLOCK", 1)
+    monkeypatch.setattr(skbn._stats, "_MIN_SCATTER_ROWS", 1)
+
+
+def complete_groups(rng, dtype=np.float64):
+    X = several_groups(rng, dtype=dtype)
+    return np.nan_to_num(X, nan=1e3)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_scatter_does_not_depend_on_the_number_of_threads(
+    rng, dtype, monkeypatch, small_scatter_blocks
+):
+    X = complete_groups(rng, dtype=dtype)
+    # A drift in the last blocks: far from the origin, they are centred on
+    # their own means.
+    X[-20_000:] += 50.0
+    results = []
+    for n in (1, 2, 3):
+        monkeypatch.setattr(skbn._blocks, "_n_threads", lambda n=n: n)
+        results.append(Scatter.from_batch(X))
+    for other in results[1:]:
+        assert_array_equal(other.mean, results[0].mean)
+        assert_array_equal(other.matrix, results[0].matrix)
+    Y = X.astype(np.float64)
+    mean = np.array([math.fsum(column) / Y.shape[0] for column in Y.T])
+    centred = Y - mean
+    covariance = np.array(
+        [[math.fsum(a * b) / Y.shape[0] for b in centred.T] for a in centred.T]
+    )
+    assert_allclose(results[0].mean, mean, rtol=1e-15)
+    assert_allclose(results[0].covariance, covariance, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (np.inf, "Input X contains infinity"),
+        (np.nan, "(?s)Input X contains NaN.*impute"),
+        (1e200, "too large for their squares"),
+    ],
+)
+def test_whitener_refuses_what_its_large_fit_meets(
+    rng, threads, small_scatter_blocks, value, message
+):
+    # The whitener's fit skips the finiteness pass of validation: its
+    # scatter, non-finite, makes it look.
+    X = complete_groups(rng)
+    X[-1000, 2] = value
+    with pytest.raises(ValueError, match=message):
+        SVDWhitener().fit(X)
+    fitted = SVDWhitener().fit(X[:100])
+    before = {k: np.copy(v) for k, v in vars(fitted).items() if k.endswith("_")}
+    with pytest.raises(ValueError, match=message):
+        fitted.partial_fit(X)
+    for name, value in before.items():
+        assert_array_equal(getattr(fitted, name), value)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("in_place", [False, True])
+def test_linear_maps_over_threads_match_the_formula(rng, threads, dtype, in_place):
+    X = complete_groups(rng, dtype=dtype)
+    shift = X[:10].mean(axis=0, dtype=np.float64)
+    matrix = rng.normal(size=(3, 3))
+    expected = (X.astype(np.float64) - shift) @ matrix
+    out = X.copy() if in_place else np.empty_like(X)
+    source = out if in_place else X
+    result = linear_forward(source, shift=shift, matrix=matrix, out=out)
+    assert result is out
+    rtol = 1e-6 if dtype == np.float32 else 1e-13
+    assert_allclose(out, expected.astype(dtype), rtol=rtol, atol=rtol * 10)
+    back = linear_inverse(
+        out, shift=shift, matrix=np.linalg.inv(matrix), out=np.empty_like(out)
+    )
+    assert_allclose(back, X, rtol=1e-5 if dtype == np.float32 else 1e-12)
 
 
 def test_extrema_over_threads_are_exact(rng, threads):

@@ -20,6 +20,7 @@ from skbn._stats import (
     merge_pairwise,
     reference_point,
     safe_scale,
+    scatter_blocking,
 )
 
 # ---------------------------------------------------------------------------
@@ -1127,7 +1128,7 @@ def test_scatter_matrix_stays_exactly_symmetric(rng, source):
     """A scatter matrix is symmetric by definition, and a single block is kept
     exactly so; combining blocks should not bring back rounding asymmetry."""
     n_features = 600
-    rows = max(block_rows(np.empty((1, n_features))), _MIN_SCATTER_ROWS)
+    rows = scatter_blocking(np.empty((1, n_features)))[0]
     X = correlated_data(rng, n_samples=3 * rows + 11, n_features=n_features)
     if source == "several blocks":
         scatter = Scatter.from_batch(X)
@@ -1196,10 +1197,34 @@ def test_scatter_about_a_far_origin_keeps_covariance(rng, offset, n_samples, rto
     )
 
 
+@pytest.mark.parametrize("offset_in_sd", [0.7, 1.5])
+def test_scatter_of_blocks_off_the_origin_keeps_covariance(rng, offset_in_sd):
+    """A block whose mean lies within a standard deviation of the origin is
+    summed about the origin, its mean removed afterwards; one further out is
+    centred on its own mean first. Both keep the covariance to ~1e-13.
+
+    The data is 3 + N(0, 1) / 1000, so x - 3 is exact (Sterbenz) and the
+    reference sums exactly on data near 0.
+    """
+    sd = 1e-3
+    n_samples = 2 * scatter_blocking(np.empty((1, 2)))[0] + 77
+    mixing = np.array([[1.0, 0.5], [0.0, 0.8]]) * sd
+    X = 3.0 + rng.normal(size=(n_samples, 2)) @ mixing
+    Y = X - 3.0
+    assert_array_equal(Y + 3.0, X)
+    mean, covariance = fsum_covariance(Y)
+    origin = 3.0 + mean - offset_in_sd * np.sqrt(np.diag(covariance))
+    scatter = Scatter.from_batch(X, origin=origin)
+    assert_allclose(scatter.mean + origin, 3.0 + mean, rtol=1e-15)
+    assert_allclose(
+        scatter.covariance, covariance, rtol=1e-13, atol=1e-13 * covariance.max()
+    )
+
+
 def blockwise_data(rng, n_features, n_blocks):
     """Several blocks of rows, each of its own location, scale and correlation,
     the last one short, so that merging the blocks has real work to do."""
-    rows = max(block_rows(np.empty((1, n_features))), _MIN_SCATTER_ROWS)
+    rows = scatter_blocking(np.empty((1, n_features)))[0]
     sizes = [rows] * (n_blocks - 1) + [rows // 3 + 1]
     blocks = [
         correlated_data(
@@ -1232,23 +1257,32 @@ def test_scatter_over_several_blocks_matches_numpy(rng, n_features, weights):
     assert_scatter_match(scatter, *reference_scatter(X, w))
 
 
+def test_scatter_blocks_are_taller_in_large_batches():
+    # 8 features: ordinary blocks of 32768 rows; 600: of 384, too short.
+    assert scatter_blocking(np.empty((16 * 32768 - 1, 8))) == (32768, 1)
+    assert scatter_blocking(np.empty((16 * 32768, 8))) == (4 * 32768, 4)
+    assert scatter_blocking(np.empty((10, 600))) == (_MIN_SCATTER_ROWS, 1)
+    assert scatter_blocking(np.empty((10**6, 600))) == (_MIN_SCATTER_ROWS, 4)
+
+
 def test_scatter_from_batch_cuts_rows_into_blocks(rng, monkeypatch):
-    """Blocks of max(block_rows, _MIN_SCATTER_ROWS) rows, the last one short:
-    the tests over several blocks above do exercise the merges."""
+    """Blocks of scatter_blocking's rows, the last one short: the tests over
+    several blocks above do exercise the merges. (Threads may take the
+    blocks in any order.)"""
     sizes = []
-    cut = skbn._stats._dense_scatter
+    cut = skbn._stats._block_scatter
 
     def recording(X, *args):
         sizes.append(X.shape[0])
         return cut(X, *args)
 
-    monkeypatch.setattr(skbn._stats, "_dense_scatter", recording)
+    monkeypatch.setattr(skbn._stats, "_block_scatter", recording)
     for n_features, rows in [(8, 32768), (600, _MIN_SCATTER_ROWS)]:
-        assert rows == max(block_rows(np.empty((1, n_features))), _MIN_SCATTER_ROWS)
+        assert rows == scatter_blocking(np.empty((1, n_features)))[0]
         X = correlated_data(rng, n_samples=3 * rows + 5, n_features=n_features)
         sizes.clear()
         Scatter.from_batch(X)
-        assert sizes == [rows, rows, rows, 5]
+        assert sorted(sizes) == [5, rows, rows, rows]
         sizes.clear()
         Scatter.from_batch(X[:rows], origin=X[0])
         assert sizes == [rows]
