@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 
 from ._affine import affine_forward, affine_inverse
+from ._dask import maps_dask_chunks
 from ._stats import Extrema
 from ._validation import (
     check_bool,
@@ -208,6 +209,7 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             )
         return self
 
+    @maps_dask_chunks()
     def transform(self, X, copy=None):
         """Scale X onto ``feature_range``.
 
@@ -244,6 +246,7 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             )
         return X_tr
 
+    @maps_dask_chunks()
     def inverse_transform(self, X, copy=None):
         """Map scaled data back to the original range.
 
@@ -294,7 +297,7 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             reset=reset,
             finite_checked_by_caller=sample_weight is None and self.data_range is None,
         )
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        sample_weight = check_sample_weight(sample_weight, X)
         if self.data_range is not None:
             known = check_interval(self.data_range, "data_range", n_features=X.shape[1])
             low, high = np.broadcast_arrays(*known, np.empty(X.shape[1]))[:2]

@@ -5,6 +5,7 @@ import copy
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
 
+from ._dask import maps_dask_chunks
 from ._standardize import BatchStandardizer
 from ._validation import (
     check_fitted,
@@ -154,6 +155,7 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
         """
         return self._update(X, sample_weight, reset=not hasattr(self, "offset_"))
 
+    @maps_dask_chunks(n_outputs=lambda detector: 0)
     def score_samples(self, X):
         """Minus the largest absolute z-score of each row.
 
@@ -220,7 +222,7 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
             X = validate_batch(
                 self, X, reset=reset, finite_checked_by_caller=sample_weight is None
             )
-            sample_weight = check_sample_weight(sample_weight, X.shape[0])
+            sample_weight = check_sample_weight(sample_weight, X)
             # The batch, validated once here, goes straight into the
             # standardizer's statistics update. That runs on a copy of the
             # standardizer (whose arrays are replaced, never written to, so a

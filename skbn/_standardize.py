@@ -5,6 +5,13 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 
 from ._affine import affine_forward, affine_inverse
+from ._dask import (
+    each_chunk,
+    is_dask_array,
+    map_rows,
+    maps_dask_chunks,
+    rechunk_rows,
+)
 from ._stats import (
     Moments,
     exponential_moving_update,
@@ -237,10 +244,30 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             X = self._validate_fit_input(
                 X, reset=True, weighted=sample_weight is not None
             )
-            sample_weight = check_sample_weight(sample_weight, X.shape[0])
-            for rows in self._fit_batches(X.shape[0]):
+            sample_weight = check_sample_weight(sample_weight, X)
+            batches = self._fit_batches(X.shape[0])
+            precomputed = [None] * len(batches)
+            if is_dask_array(X) and len(batches) > 1:
+                # Every batch's moments in one compute, a chunk each, then
+                # the running update over them in row order.
+                # (The origin first: computing a piece of the rechunked array
+                # and then all of it would submit some of its keys twice.)
+                first = batches[0]
+                origin = reference_point(
+                    X[first], None if sample_weight is None else sample_weight[first]
+                )
+                X, sample_weight = rechunk_rows(
+                    X, sample_weight, [rows.stop - rows.start for rows in batches]
+                )
+                precomputed = [
+                    (origin, *moments)
+                    for moments in each_chunk(_batch_moments, X, sample_weight, origin)
+                ]
+            for rows, batch in zip(batches, precomputed, strict=True):
                 self._update(
-                    X[rows], None if sample_weight is None else sample_weight[rows]
+                    X[rows],
+                    None if sample_weight is None else sample_weight[rows],
+                    precomputed=batch,
                 )
         return self
 
@@ -271,7 +298,7 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             X = self._validate_fit_input(
                 X, reset=not self._is_started(), weighted=sample_weight is not None
             )
-            self._update(X, check_sample_weight(sample_weight, X.shape[0]))
+            self._update(X, check_sample_weight(sample_weight, X))
         return self
 
     def partial_fit_transform(self, X, y=None, sample_weight=None):
@@ -309,16 +336,16 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 copy=self.copy,
                 weighted=sample_weight is not None,
             )
-            batch = self._update(
-                X_valid, check_sample_weight(sample_weight, X_valid.shape[0])
-            )
+            batch = self._update(X_valid, check_sample_weight(sample_weight, X_valid))
         scale = safe_scale(batch.var, batch.mean, batch.weight, self.eps)
+        affine = self._affine(batch.observed_mean, scale)
+        if is_dask_array(X_valid):
+            return map_rows(_forward_copy, X_valid, affine)
         return affine_forward(
-            X_valid,
-            **self._affine(batch.observed_mean, scale),
-            out=output_for(X, X_valid, copy=self.copy),
+            X_valid, **affine, out=output_for(X, X_valid, copy=self.copy)
         )
 
+    @maps_dask_chunks()
     def transform(self, X, copy=None):
         """Standardize X with the fitted statistics (inference mode).
 
@@ -351,6 +378,7 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             X_valid, out=output_for(X, X_valid, copy=copy), refuse_infinity=copy
         )
 
+    @maps_dask_chunks()
     def inverse_transform(self, X, copy=None):
         """Map standardized data back to the original scale.
 
@@ -446,16 +474,23 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             slice(a, b) for a, b in zip(starts, starts[1:] + [n_samples], strict=True)
         ]
 
-    def _update(self, X, sample_weight):
-        """Merge one validated batch into the statistics; return its moments."""
-        if self.momentum is not None:
-            _check_unbiased_variance_possible(X, sample_weight)
+    def _update(self, X, sample_weight, precomputed=None):
+        """Merge one validated batch into the statistics; return its moments.
+
+        ``precomputed``: the origin, the batch's moments about it and its
+        total weight, already computed (by :meth:`fit`, for a dask array).
+        """
         started = self._is_started()
         # The exact moments are kept about a fixed origin near the data, in
         # full precision: a float64 mean_ alone would be rounded at every merge
         # and the rounding squared into var_ for data far from zero.
-        origin = self._origin if started else reference_point(X, sample_weight)
-        batch = Moments.from_batch(X, sample_weight, origin)
+        if precomputed is not None:
+            origin, batch, weight = precomputed
+        else:
+            origin = self._origin if started else reference_point(X, sample_weight)
+            batch, weight = _batch_moments(X, sample_weight, origin)
+        if self.momentum is not None:
+            _check_unbiased_variance_possible(X.shape[0], weight)
         moments = self._moments.merge(batch) if started else batch
         batch = batch.measured_from(-origin)
         if self.momentum is None:
@@ -503,15 +538,25 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         }
 
 
-def _check_unbiased_variance_possible(X, sample_weight):
+def _forward_copy(X, affine):
+    return affine_forward(X, **affine, out=np.empty_like(X))
+
+
+def _batch_moments(X, sample_weight, origin):
+    """The moments of a batch about ``origin``, and its total weight (or None)."""
+    weight = None if sample_weight is None else float(sample_weight.sum())
+    return Moments.from_batch(X, sample_weight, origin), weight
+
+
+def _check_unbiased_variance_possible(n_samples, weight):
     # The messages do not name the estimator: ZScoreOutlierDetector raises
     # them too, through the BatchStandardizer it owns.
-    if X.shape[0] < 2:
+    if n_samples < 2:
         raise ValueError(
             "With momentum, got a batch of 1 sample; a batch needs at least 2 "
             "samples to estimate an unbiased variance."
         )
-    if sample_weight is not None and sample_weight.sum() <= 1:
+    if weight is not None and weight <= 1:
         raise ValueError(
             "With momentum, the sample weights of a batch must sum to more than 1 "
             "to estimate an unbiased variance."

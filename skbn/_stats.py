@@ -28,6 +28,7 @@ from ._blocks import (
     scratch,
     wide_view,
 )
+from ._dask import first_rows, from_chunks, is_dask_array
 
 # Scatter blocks are taller: a block costs rows * n_features**2 in a matrix
 # product, which BLAS runs fast only on tall blocks, and a merge n_features**2.
@@ -70,6 +71,8 @@ class Moments:
         it: moments about a common origin near the data keep every digit of
         their means, which merges subtract and square.
         """
+        if is_dask_array(X):
+            return from_chunks(cls.from_batch, X, sample_weight, origin)
         if sparse.issparse(X):
             moments = _sparse_moments(X, sample_weight)
             return moments if origin is None else moments.measured_from(origin)
@@ -156,6 +159,8 @@ class Extrema:
         A batch without rows (or whose weights are all 0) observes nothing:
         its extrema are NaN, which merging ignores.
         """
+        if is_dask_array(X):
+            return from_chunks(cls.from_batch, X, sample_weight)
         if sample_weight is not None:
             X = X[sample_weight > 0]
         if X.shape[0] == 0:
@@ -209,6 +214,8 @@ class Scatter:
         :meth:`Moments.from_batch`; without one, the mean of the first rows
         serves.
         """
+        if is_dask_array(X):
+            return from_chunks(cls.from_batch, X, sample_weight, origin)
         if origin is None:
             origin = reference_point(X, sample_weight)
             return cls.from_batch(X, sample_weight, origin).measured_from(-origin)
@@ -288,6 +295,8 @@ def reference_point(X, sample_weight=None):
     """
     if sparse.issparse(X):
         return np.zeros(X.shape[1])
+    if is_dask_array(X):
+        return _dense_moments(*first_rows(X, sample_weight, block_rows(X))).mean
     rows = slice(0, block_rows(X))
     weight = None if sample_weight is None else sample_weight[rows]
     return _dense_moments(X[rows], weight).mean

@@ -23,6 +23,12 @@ from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._blocks import sum_is_finite
+from ._dask import (
+    dask_sample_weight,
+    is_dask_array,
+    refuse_non_finite_chunks,
+    validate_dask_batch,
+)
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -111,12 +117,19 @@ def check_interval(value, name, *, n_features=None):
     return low, high
 
 
-def check_sample_weight(sample_weight, n_samples):
-    """Validate frequency weights: None, or a float64 array of shape (n_samples,).
+def check_sample_weight(sample_weight, X):
+    """Validate frequency weights for the rows of X: None, or a float64 array.
 
     A scalar is repeated for every sample. Weights must be finite and
-    non-negative, and not all zero.
+    non-negative, and not all zero. For a dask X, they are a dask array
+    chunked like its rows.
     """
+    if sample_weight is not None and is_dask_array(X):
+        return dask_sample_weight(sample_weight, X, _check_weights)
+    return _check_weights(sample_weight, X.shape[0])
+
+
+def _check_weights(sample_weight, n_samples):
     if sample_weight is None:
         return None
     try:
@@ -169,6 +182,14 @@ def validate_batch(
     refuses what is not allowed as scikit-learn would; see
     :func:`skbn._stats.refuse_infinity` and :func:`refuse_non_finite`.
     """
+    if is_dask_array(X):
+        return validate_dask_batch(
+            estimator,
+            X,
+            reset=reset,
+            allow_nan=allow_nan,
+            check_finite=not finite_checked_by_caller,
+        )
     n_features = None if reset else getattr(estimator, "n_features_in_", None)
     if not hasattr(estimator, "feature_names_in_") and _passes_unchanged(
         estimator,
@@ -205,6 +226,8 @@ def refuse_non_finite(estimator, X):
     skipped its finiteness pass (``finite_checked_by_caller``). If every
     value is finite, their squares overflowed float64: that is said instead.
     """
+    if is_dask_array(X):
+        refuse_non_finite_chunks(X, type(estimator).__name__)
     assert_all_finite(
         X, allow_nan=False, estimator_name=type(estimator).__name__, input_name="X"
     )

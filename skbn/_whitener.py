@@ -8,6 +8,7 @@ from sklearn.base import (
 )
 
 from ._affine import linear_forward, linear_inverse
+from ._dask import maps_dask_chunks
 from ._stats import Scatter, reference_point
 from ._validation import (
     check_bool,
@@ -249,6 +250,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             self._update(X, sample_weight, reset=not hasattr(self, "_scatter"))
         return self
 
+    @maps_dask_chunks(n_outputs=lambda whitener: whitener.n_components_)
     def transform(self, X, copy=None):
         """Whiten X: ``(X - mean_) @ whitening_matrix_``.
 
@@ -272,6 +274,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             X, shift=self.mean_, matrix=self.whitening_matrix_, out=out
         )
 
+    @maps_dask_chunks(n_inputs=lambda whitener: whitener.n_components_)
     def inverse_transform(self, X, copy=None):
         """Map whitened data back: ``X @ dewhitening_matrix_ + mean_``.
 
@@ -339,7 +342,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         X = validate_batch(
             self, X, reset=reset, allow_nan=False, finite_checked_by_caller=True
         )
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        sample_weight = check_sample_weight(sample_weight, X)
         # The sample count comes before n_components, so that fitting one
         # sample always says so.
         observed = X.shape[0] if sample_weight is None else np.sum(sample_weight > 0)
