@@ -152,6 +152,14 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     :meth:`fit` and :meth:`partial_fit` are all-or-nothing: a call that raises
     leaves every fitted attribute as it was.
 
+    A dask array X is fitted chunk by chunk on the workers, its statistics
+    merged as ``partial_fit`` merges batches (see :ref:`scaling`), and
+    :meth:`transform` returns a lazy dask array. With ``momentum`` the
+    result depends on the order of the batches: a dask array given to
+    :meth:`partial_fit` is one batch, as a numpy array is, and :meth:`fit`
+    with ``batch_size`` takes its batches in row order, so both give what
+    they give on the same numpy array.
+
     The examples :ref:`sphx_glr_auto_examples_plot_standardization.py`,
     :ref:`sphx_glr_auto_examples_plot_learning_rate.py`,
     :ref:`sphx_glr_auto_examples_plot_running_statistics.py`,

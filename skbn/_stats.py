@@ -377,37 +377,52 @@ def _safe_divide(numerator, denominator, where=None, fill=0.0):
 def _block_moments(block, sample_weight, origin, work):
     """Moments of one block of rows, measured from ``origin``.
 
-    The common case, unweighted float data without NaN, runs in four passes
-    over the block while it is in cache: its column sums (also the NaN
-    check), its deviations from its own mean written into ``work``, their
-    sums (the residual of the corrected two-pass algorithm) and their squares.
+    The common case, unweighted float data without NaN, runs in three passes
+    over the block while it is in cache: its deviations from the origin
+    written into ``work``, their sums (also the NaN check) and their squares,
+    from which the block's own mean is removed afterwards. As in
+    ``_block_scatter``, a block whose mean lies further from the origin than
+    its spread is centred on that mean first (three passes more), so that no
+    block loses more than a bit or two to cancellation.
     """
     if sample_weight is not None:
         return _dense_moments(block, sample_weight, origin)
-    raw = block
-    if block.dtype != np.float64 or not block.flags.c_contiguous:
-        np.copyto(work, block)  # float64, and rows that a wide view can span
-        block = work
-    column_sum = column_sums(block)
-    if not math.isfinite(column_sum.sum()):  # missing values, or infinity
-        return _dense_moments(raw, None, origin)
     n_rows, n_features = block.shape
-    center = column_sum / n_rows
-    wide, wide_work = wide_view(block, REDUCE_WIDTH), wide_view(work, REDUCE_WIDTH)
+    wide = wide_view(block, REDUCE_WIDTH) if block.dtype == np.float64 else None
+    wide_work = wide_view(work, REDUCE_WIDTH)
     if wide is None or wide_work is None:
-        deviation = np.subtract(block, center, out=work)
-        squares = np.einsum("ij,ij->j", deviation, deviation)
+        np.subtract(block, origin, out=work, dtype=np.float64)
     else:
-        np.subtract(wide, np.tile(center, wide.shape[1] // n_features), out=wide_work)
-        deviation = work
-        squares = fold(np.einsum("ij,ij->j", wide_work, wide_work), n_features)
-    residual = column_sums(deviation)
-    # The corrected two-pass algorithm: the residual, 0 in exact arithmetic,
-    # corrects the sum of squares and the mean for the rounding of the mean.
-    m2 = squares - residual * residual / n_rows
-    mean = (center - origin) + residual / n_rows
+        np.subtract(wide, np.tile(origin, REDUCE_WIDTH), out=wide_work)
+    sums, squares = _sums_and_squares(work)
+    if not math.isfinite(sums.sum()):  # missing values, or infinity
+        return _dense_moments(block, None, origin)
+    shift = 0.0
+    if np.any(2.0 * sums * sums > n_rows * squares):
+        # Deviations from the block mean, taken from the block itself: those
+        # from the origin were rounded to the precision of their distance.
+        center = origin + sums / n_rows
+        if wide is None or wide_work is None:
+            np.subtract(block, center, out=work, dtype=np.float64)
+        else:
+            np.subtract(wide, np.tile(center, REDUCE_WIDTH), out=wide_work)
+        shift = center - origin
+        sums, squares = _sums_and_squares(work)
+    m2 = squares - sums * sums / n_rows
     return Moments(
-        weight=np.full(n_features, float(n_rows)), mean=mean, m2=np.maximum(m2, 0.0)
+        weight=np.full(n_features, float(n_rows)),
+        mean=shift + sums / n_rows,
+        m2=np.maximum(m2, 0.0),
+    )
+
+
+def _sums_and_squares(deviation):
+    """Column sums and sums of squares of a float64 C-contiguous block."""
+    wide = wide_view(deviation, REDUCE_WIDTH)
+    if wide is None:
+        return column_sums(deviation), np.einsum("ij,ij->j", deviation, deviation)
+    return column_sums(deviation), fold(
+        np.einsum("ij,ij->j", wide, wide), deviation.shape[1]
     )
 
 
@@ -533,8 +548,11 @@ def _block_scatter(X, sample_weight, origin):
         shift = 0.0
         column_sum, product = _sum_and_product(deviation, sample_weight)
         if np.any(2.0 * column_sum * column_sum > weight * np.diagonal(product)):
-            shift = column_sum / weight
-            deviation -= shift
+            # As in _block_moments: from the block itself, not from the
+            # deviations rounded to the precision of the origin's distance.
+            center = origin + column_sum / weight
+            np.subtract(X, center, out=deviation, dtype=np.float64)
+            shift = center - origin
             column_sum, product = _sum_and_product(deviation, sample_weight)
         # BLAS need not round the two triangles of X' X alike; the average and
         # outer(sum, sum) are exactly symmetric.
