@@ -163,25 +163,21 @@ def refuse_non_finite_chunks(X, estimator_name):
     X.map_blocks(_finite_chunk, False, estimator_name, dtype=X.dtype).sum().compute()
 
 
-def map_rows(function, X, *args, n_columns=None):
+def map_rows(function, X, *args, n_columns=None, token=None):
     """``function(chunk, *args)`` of each row chunk of a dask X, lazily.
 
     The result has X's row chunks and ``n_columns`` columns (X's number by
     default; 0 for one value per row). Its dtype is that of ``function`` on
-    one row of zeros.
+    one row of zeros. ``token`` names its tasks (the function's name by
+    default).
     """
     n_columns = X.shape[1] if n_columns is None else n_columns
     probe = np.asarray(function(np.zeros((1, X.shape[1]), dtype=X.dtype), *args))
-    if n_columns == 0:
-        return X.map_blocks(
-            function, *args, drop_axis=1, dtype=probe.dtype, meta=probe[:0]
-        )
+    shape = (
+        {"drop_axis": 1} if n_columns == 0 else {"chunks": (X.chunks[0], (n_columns,))}
+    )
     return X.map_blocks(
-        function,
-        *args,
-        chunks=(X.chunks[0], (n_columns,)),
-        dtype=probe.dtype,
-        meta=probe[:0],
+        function, *args, **shape, dtype=probe.dtype, meta=probe[:0], token=token
     )
 
 
@@ -223,6 +219,7 @@ def maps_dask_chunks(n_inputs=None, n_outputs=None):
                 args,
                 kwargs,
                 n_columns=width if n_outputs is None else n_outputs(self),
+                token=f"{type(self).__name__}.{method.__name__}",
             )
 
         return wrapper
