@@ -23,6 +23,7 @@ STORY = [
     "plot_running_statistics.py",
     "plot_hidden_layer_batchnorm.py",
     "plot_streaming.py",
+    "plot_dask_scaling.py",
 ]
 
 

@@ -102,16 +102,6 @@ def dask_sample_weight(sample_weight, X, check):
     return weight.rechunk(X.chunks[:1])
 
 
-def first_rows(X, sample_weight, n_rows):
-    """The first ``n_rows`` rows of a dask ``X`` (and weights), as numpy arrays."""
-    from dask import compute
-
-    rows = slice(0, n_rows)
-    if sample_weight is None:
-        return compute(X[rows])[0], None
-    return compute(X[rows], sample_weight[rows])
-
-
 def from_chunks(from_batch, X, sample_weight, *args):
     """``from_batch`` of each row chunk, merged in a tree; one compute.
 
@@ -158,9 +148,13 @@ def _per_chunk(function, X, sample_weight, args):
     ]
 
 
-def refuse_non_finite_chunks(X, estimator_name):
-    """Raise scikit-learn's error for the first NaN or infinity in a dask X."""
-    X.map_blocks(_finite_chunk, False, estimator_name, dtype=X.dtype).sum().compute()
+def refuse_non_finite_chunks(X, estimator_name, allow_nan=False):
+    """Raise scikit-learn's error for a NaN (unless allowed) or infinity in X.
+
+    A dask X: all its chunks are computed, and checked.
+    """
+    checked = X.map_blocks(_finite_chunk, allow_nan, estimator_name, dtype=X.dtype)
+    checked.sum().compute()
 
 
 def map_rows(function, X, *args, n_columns=None, token=None):
@@ -206,6 +200,7 @@ def maps_dask_chunks(n_inputs=None, n_outputs=None):
                     f"Expected a 2D dask array, got {X.ndim}D array instead."
                 )
             width = self.n_features_in_ if n_inputs is None else n_inputs(self)
+            n_columns = self.n_features_in_ if n_outputs is None else n_outputs(self)
             _check_width(self, X.shape[1], width)
             if len(X.chunks[1]) > 1:
                 X = X.rechunk({1: -1})
@@ -218,7 +213,7 @@ def maps_dask_chunks(n_inputs=None, n_outputs=None):
                 method.__name__,
                 args,
                 kwargs,
-                n_columns=width if n_outputs is None else n_outputs(self),
+                n_columns=n_columns,
                 token=f"{type(self).__name__}.{method.__name__}",
             )
 

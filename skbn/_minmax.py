@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 
 from ._affine import affine_forward, affine_inverse
-from ._dask import maps_dask_chunks
+from ._dask import is_dask_array, maps_dask_chunks, refuse_non_finite_chunks
 from ._stats import Extrema
 from ._validation import (
     check_bool,
@@ -299,6 +299,10 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         )
         sample_weight = check_sample_weight(sample_weight, X)
         if self.data_range is not None:
+            if is_dask_array(X):
+                # Nothing to compute from a known range, but the chunks must
+                # pass the checks a numpy X passes in validation.
+                refuse_non_finite_chunks(X, type(self).__name__, allow_nan=True)
             known = check_interval(self.data_range, "data_range", n_features=X.shape[1])
             low, high = np.broadcast_arrays(*known, np.empty(X.shape[1]))[:2]
             extrema = Extrema(min=low.copy(), max=high.copy())

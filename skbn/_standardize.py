@@ -15,7 +15,7 @@ from ._dask import (
 from ._stats import (
     Moments,
     exponential_moving_update,
-    reference_point,
+    from_batch_about,
     safe_scale,
 )
 from ._validation import (
@@ -257,19 +257,16 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             precomputed = [None] * len(batches)
             if is_dask_array(X) and len(batches) > 1:
                 # Every batch's moments in one compute, a chunk each, then
-                # the running update over them in row order.
-                # (The origin first: computing a piece of the rechunked array
-                # and then all of it would submit some of its keys twice.)
-                first = batches[0]
-                origin = reference_point(
-                    X[first], None if sample_weight is None else sample_weight[first]
-                )
+                # the running update over them in row order, all about the
+                # first batch's origin.
                 X, sample_weight = rechunk_rows(
                     X, sample_weight, [rows.stop - rows.start for rows in batches]
                 )
+                parts = each_chunk(_batch_moments, X, sample_weight, None)
+                origin = parts[0][1]
                 precomputed = [
-                    (origin, *moments)
-                    for moments in each_chunk(_batch_moments, X, sample_weight, origin)
+                    (moments.measured_from(origin - own), origin, weight)
+                    for moments, own, weight in parts
                 ]
             for rows, batch in zip(batches, precomputed, strict=True):
                 self._update(
@@ -485,18 +482,16 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _update(self, X, sample_weight, precomputed=None):
         """Merge one validated batch into the statistics; return its moments.
 
-        ``precomputed``: the origin, the batch's moments about it and its
-        total weight, already computed (by :meth:`fit`, for a dask array).
+        ``precomputed``: what :func:`_batch_moments` gives for the batch,
+        already computed (by :meth:`fit`, for a dask array).
         """
         started = self._is_started()
         # The exact moments are kept about a fixed origin near the data, in
         # full precision: a float64 mean_ alone would be rounded at every merge
         # and the rounding squared into var_ for data far from zero.
-        if precomputed is not None:
-            origin, batch, weight = precomputed
-        else:
-            origin = self._origin if started else reference_point(X, sample_weight)
-            batch, weight = _batch_moments(X, sample_weight, origin)
+        batch, origin, weight = precomputed or _batch_moments(
+            X, sample_weight, self._origin if started else None
+        )
         if self.momentum is not None:
             _check_unbiased_variance_possible(X.shape[0], weight)
         moments = self._moments.merge(batch) if started else batch
@@ -551,9 +546,10 @@ def _forward_copy(X, affine):
 
 
 def _batch_moments(X, sample_weight, origin):
-    """The moments of a batch about ``origin``, and its total weight (or None)."""
+    """The moments of a batch, the origin they are measured from (None: one
+    near the data), and the batch's total weight (None without weights)."""
     weight = None if sample_weight is None else float(sample_weight.sum())
-    return Moments.from_batch(X, sample_weight, origin), weight
+    return *from_batch_about(Moments, X, sample_weight, origin), weight
 
 
 def _check_unbiased_variance_possible(n_samples, weight):

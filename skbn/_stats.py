@@ -28,7 +28,7 @@ from ._blocks import (
     scratch,
     wide_view,
 )
-from ._dask import first_rows, from_chunks, is_dask_array
+from ._dask import from_chunks, is_dask_array
 
 # Scatter blocks are taller: a block costs rows * n_features**2 in a matrix
 # product, which BLAS runs fast only on tall blocks, and a merge n_features**2.
@@ -287,6 +287,21 @@ def scatter_blocking(X):
     return max(block_rows(X), _MIN_SCATTER_ROWS), 1
 
 
+def from_batch_about(statistic, X, sample_weight, origin):
+    """``statistic.from_batch`` of a batch, measured from ``origin``; and origin.
+
+    With ``origin`` None, a point near the data is chosen: the mean of its
+    first rows (:func:`reference_point`), or for a dask array, whose first
+    rows would cost a compute of their own, the mean of the whole batch.
+    """
+    if origin is None and is_dask_array(X):
+        batch = statistic.from_batch(X, sample_weight)
+        return batch.measured_from(batch.mean), batch.mean
+    if origin is None:
+        origin = reference_point(X, sample_weight)
+    return statistic.from_batch(X, sample_weight, origin), origin
+
+
 def reference_point(X, sample_weight=None):
     """A per-feature origin near the data, for :meth:`Moments.from_batch`.
 
@@ -295,8 +310,6 @@ def reference_point(X, sample_weight=None):
     """
     if sparse.issparse(X):
         return np.zeros(X.shape[1])
-    if is_dask_array(X):
-        return _dense_moments(*first_rows(X, sample_weight, block_rows(X))).mean
     rows = slice(0, block_rows(X))
     weight = None if sample_weight is None else sample_weight[rows]
     return _dense_moments(X[rows], weight).mean

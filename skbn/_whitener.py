@@ -9,7 +9,7 @@ from sklearn.base import (
 
 from ._affine import linear_forward, linear_inverse
 from ._dask import maps_dask_chunks
-from ._stats import Scatter, reference_point
+from ._stats import Scatter, from_batch_about
 from ._validation import (
     check_bool,
     check_fitted,
@@ -355,8 +355,9 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         n_components = self._check_n_components(X.shape[1])
         # As in BatchStandardizer: statistics kept about a fixed point near
         # the data keep every digit of their means across merges.
-        origin = reference_point(X, sample_weight) if reset else self._origin
-        batch = Scatter.from_batch(X, sample_weight, origin)
+        batch, origin = from_batch_about(
+            Scatter, X, sample_weight, None if reset else self._origin
+        )
         if not np.isfinite(batch.matrix).all():
             # A NaN or infinity in X makes the scatter non-finite: X is read
             # once for both.
