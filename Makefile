@@ -62,4 +62,5 @@ $(MIN_VENV)/.installed: pyproject.toml
 
 clean:
 	rm -rf $(VENV) $(MIN_VENV) docs/_build docs/generated docs/auto_examples \
-		docs/sg_execution_times.rst .pytest_cache .hypothesis benchmarks/results.json
+		docs/sg_execution_times.rst .pytest_cache .hypothesis benchmarks/results.json \
+		benchmarks/dask_scale.json
