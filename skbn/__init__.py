@@ -4,6 +4,7 @@ Every estimator fits in one shot (``fit``) or streams batch by batch
 (``partial_fit``) from mergeable statistics accumulated in float64.
 """
 
+from ._array_api import estimator_to_numpy
 from ._minmax import MinMaxNormalizer
 from ._outliers import ZScoreOutlierDetector
 from ._standardize import BatchStandardizer
@@ -14,5 +15,6 @@ __all__ = [
     "MinMaxNormalizer",
     "SVDWhitener",
     "ZScoreOutlierDetector",
+    "estimator_to_numpy",
 ]
 __version__ = "0.1.0.dev0"

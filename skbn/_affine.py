@@ -23,6 +23,7 @@ import math
 import numpy as np
 from scipy import sparse
 
+from ._array_api import foreign_affine, foreign_linear, foreign_namespace
 from ._blocks import (
     WIDE,
     WIDE_MIN_ROWS,
@@ -50,6 +51,9 @@ def affine_forward(
         if factor is not None:
             _scale_stored_entries(X, factor, np.multiply)
         return X
+    xp = foreign_namespace(X)
+    if xp is not None:  # validated already, infinity included
+        return foreign_affine(X, xp, shift=shift, factor=factor, offset=offset)
     steps = [(np.subtract, shift), (np.multiply, factor), (np.add, offset)]
     return _apply_by_blocks(
         X, steps, X if out is None else out, refuse_infinity=refuse_infinity
@@ -63,6 +67,11 @@ def affine_inverse(X, *, shift=None, factor=None, offset=None, out=None):
         if factor is not None:
             _scale_stored_entries(X, factor, np.divide)
         return X
+    xp = foreign_namespace(X)
+    if xp is not None:
+        return foreign_affine(
+            X, xp, shift=shift, factor=factor, offset=offset, inverse=True
+        )
     steps = [(np.subtract, offset), (np.divide, factor), (np.add, shift)]
     return _apply_by_blocks(X, steps, X if out is None else out)
 
@@ -128,13 +137,19 @@ def linear_forward(X, *, shift, matrix, out):
 
     ``out`` may be ``X`` itself when the matrix is square (an in-place
     transform): each block is copied into a work array before its rows are
-    overwritten.
+    overwritten. An array of another namespace gets a new array.
     """
+    xp = foreign_namespace(X)
+    if xp is not None:
+        return foreign_linear(X, xp, before=shift, matrix=matrix, after=0.0)
     return _blocked_product(X, shift, matrix, 0.0, out)
 
 
 def linear_inverse(Z, *, shift, matrix, out):
     """Undo :func:`linear_forward`: ``out = Z @ matrix + shift``, by row blocks."""
+    xp = foreign_namespace(Z)
+    if xp is not None:
+        return foreign_linear(Z, xp, before=0.0, matrix=matrix, after=shift)
     return _blocked_product(Z, 0.0, matrix, shift, out)
 
 

@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 
 from ._affine import affine_forward, affine_inverse
+from ._array_api import follows_namespace, foreign_namespace, total
 from ._dask import is_dask_array, maps_dask_chunks, refuse_non_finite_chunks
 from ._stats import Extrema
 from ._validation import (
@@ -156,6 +157,7 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.clip = clip
         self.copy = copy
 
+    @follows_namespace
     def fit(self, X, y=None, sample_weight=None):
         """Compute the per-feature range of X, forgetting any earlier one.
 
@@ -180,6 +182,7 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             self._update(X, sample_weight, feature_range, reset=True)
         return self
 
+    @follows_namespace
     def partial_fit(self, X, y=None, sample_weight=None):
         """Update the per-feature range with one batch of samples.
 
@@ -210,6 +213,7 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return self
 
     @maps_dask_chunks()
+    @follows_namespace
     def transform(self, X, copy=None):
         """Scale X onto ``feature_range``.
 
@@ -241,12 +245,15 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             refuse_infinity=copy,
         )
         if self.clip:
-            np.clip(
-                X_tr, *check_interval(self.feature_range, "feature_range"), out=X_tr
-            )
+            low, high = check_interval(self.feature_range, "feature_range")
+            xp = foreign_namespace(X_tr)
+            if xp is not None:
+                return xp.clip(X_tr, min=low, max=high)
+            np.clip(X_tr, low, high, out=X_tr)
         return X_tr
 
     @maps_dask_chunks()
+    @follows_namespace
     def inverse_transform(self, X, copy=None):
         """Map scaled data back to the original range.
 
@@ -276,6 +283,7 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.array_api_support = True
         tags.input_tags.allow_nan = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
@@ -312,7 +320,7 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             extrema = Extrema(min=self.data_min_, max=self.data_max_).merge(
                 Extrema.from_batch(X, sample_weight)
             )
-        n_samples = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+        n_samples = X.shape[0] if sample_weight is None else total(sample_weight)
 
         lo, hi = feature_range
         data_range = extrema.max - extrema.min

@@ -5,6 +5,7 @@ import copy
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
 
+from ._array_api import follows_namespace, foreign_namespace, labels, largest_absolute
 from ._dask import maps_dask_chunks
 from ._standardize import BatchStandardizer
 from ._validation import (
@@ -113,6 +114,7 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
         self.threshold = threshold
         self.momentum = momentum
 
+    @follows_namespace
     def fit(self, X, y=None, sample_weight=None):
         """Compute the statistics of X, forgetting any earlier ones.
 
@@ -134,6 +136,7 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
         """
         return self._update(X, sample_weight, reset=True)
 
+    @follows_namespace
     def partial_fit(self, X, y=None, sample_weight=None):
         """Update the statistics with one batch of samples.
 
@@ -156,6 +159,7 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
         return self._update(X, sample_weight, reset=not hasattr(self, "offset_"))
 
     @maps_dask_chunks(n_outputs=lambda detector: 0)
+    @follows_namespace
     def score_samples(self, X):
         """Minus the largest absolute z-score of each row.
 
@@ -175,9 +179,13 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
         z = self._standardizer._standardize(
             X_valid, out=output_for(X, X_valid, copy=True)
         )
+        xp = foreign_namespace(z)
+        if xp is not None:
+            return -largest_absolute(z, xp)
         np.abs(z, out=z)
         return -np.fmax.reduce(z, axis=1, initial=0.0, dtype=np.float64)
 
+    @follows_namespace
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers.
 
@@ -193,6 +201,7 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
         """
         return self.score_samples(X) - self.offset_
 
+    @follows_namespace
     def predict(self, X):
         """Label each row: +1 for an inlier, -1 for an outlier.
 
@@ -206,10 +215,15 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             -1 where some feature has ``abs(z) > threshold``, +1 elsewhere.
         """
-        return np.where(self.decision_function(X) < 0, -1, 1)
+        decision = self.decision_function(X)
+        xp = foreign_namespace(decision)
+        if xp is not None:
+            return labels(decision, xp)
+        return np.where(decision < 0, -1, 1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.array_api_support = True
         tags.input_tags.allow_nan = True
         return tags
 

@@ -5,6 +5,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 
 from ._affine import affine_forward, affine_inverse
+from ._array_api import follows_namespace, total
 from ._dask import (
     each_chunk,
     is_dask_array,
@@ -227,6 +228,7 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.batch_size = batch_size
         self.copy = copy
 
+    @follows_namespace
     def fit(self, X, y=None, sample_weight=None):
         """Compute the statistics of X, forgetting any earlier ones.
 
@@ -270,12 +272,13 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 ]
             for rows, batch in zip(batches, precomputed, strict=True):
                 self._update(
-                    X[rows],
+                    X[rows, ...],
                     None if sample_weight is None else sample_weight[rows],
                     precomputed=batch,
                 )
         return self
 
+    @follows_namespace
     def partial_fit(self, X, y=None, sample_weight=None):
         """Update the statistics with one batch of samples.
 
@@ -306,6 +309,7 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             self._update(X, check_sample_weight(sample_weight, X))
         return self
 
+    @follows_namespace
     def partial_fit_transform(self, X, y=None, sample_weight=None):
         """BatchNorm's training-mode forward pass over one batch.
 
@@ -351,6 +355,7 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         )
 
     @maps_dask_chunks()
+    @follows_namespace
     def transform(self, X, copy=None):
         """Standardize X with the fitted statistics (inference mode).
 
@@ -384,6 +389,7 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         )
 
     @maps_dask_chunks()
+    @follows_namespace
     def inverse_transform(self, X, copy=None):
         """Map standardized data back to the original scale.
 
@@ -415,6 +421,7 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.array_api_support = True
         tags.input_tags.allow_nan = True
         tags.input_tags.sparse = not self.with_mean
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
@@ -548,7 +555,7 @@ def _forward_copy(X, affine):
 def _batch_moments(X, sample_weight, origin):
     """The moments of a batch, the origin they are measured from (None: one
     near the data), and the batch's total weight (None without weights)."""
-    weight = None if sample_weight is None else float(sample_weight.sum())
+    weight = None if sample_weight is None else total(sample_weight)
     return *from_batch_about(Moments, X, sample_weight, origin), weight
 
 

@@ -18,6 +18,12 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils import assert_all_finite
 
+from ._array_api import (
+    foreign_extrema,
+    foreign_moments,
+    foreign_namespace,
+    foreign_scatter,
+)
 from ._blocks import (
     BLOCKS_PER_TASK,
     REDUCE_WIDTH,
@@ -73,6 +79,10 @@ class Moments:
         """
         if is_dask_array(X):
             return from_chunks(cls.from_batch, X, sample_weight, origin)
+        xp = foreign_namespace(X)
+        if xp is not None:
+            origin = np.zeros(X.shape[1]) if origin is None else origin
+            return cls(*foreign_moments(X, sample_weight, origin, xp))
         if sparse.issparse(X):
             moments = _sparse_moments(X, sample_weight)
             return moments if origin is None else moments.measured_from(origin)
@@ -161,6 +171,9 @@ class Extrema:
         """
         if is_dask_array(X):
             return from_chunks(cls.from_batch, X, sample_weight)
+        xp = foreign_namespace(X)
+        if xp is not None:
+            return cls(*foreign_extrema(X, sample_weight, xp))
         if sample_weight is not None:
             X = X[sample_weight > 0]
         if X.shape[0] == 0:
@@ -216,6 +229,10 @@ class Scatter:
         """
         if is_dask_array(X):
             return from_chunks(cls.from_batch, X, sample_weight, origin)
+        xp = foreign_namespace(X)
+        if xp is not None:
+            origin = np.zeros(X.shape[1]) if origin is None else origin
+            return cls(*foreign_scatter(X, sample_weight, origin, xp))
         if origin is None:
             origin = reference_point(X, sample_weight)
             return cls.from_batch(X, sample_weight, origin).measured_from(-origin)
@@ -311,6 +328,11 @@ def reference_point(X, sample_weight=None):
     if sparse.issparse(X):
         return np.zeros(X.shape[1])
     rows = slice(0, block_rows(X))
+    xp = foreign_namespace(X)
+    if xp is not None:
+        rows = slice(0, min(rows.stop, X.shape[0]))  # in bounds, as the API wants
+        weight = None if sample_weight is None else sample_weight[rows]
+        return foreign_moments(X[rows, ...], weight, np.zeros(X.shape[1]), xp)[1]
     weight = None if sample_weight is None else sample_weight[rows]
     return _dense_moments(X[rows], weight).mean
 

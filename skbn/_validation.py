@@ -22,6 +22,7 @@ from sklearn import get_config
 from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from ._array_api import foreign_namespace, foreign_sample_weight, validate_foreign
 from ._blocks import sum_is_finite
 from ._dask import (
     dask_sample_weight,
@@ -126,6 +127,9 @@ def check_sample_weight(sample_weight, X):
     """
     if sample_weight is not None and is_dask_array(X):
         return dask_sample_weight(sample_weight, X, _check_weights)
+    xp = foreign_namespace(X)
+    if xp is not None:
+        return foreign_sample_weight(sample_weight, X, xp, _check_weights)
     return _check_weights(sample_weight, X.shape[0])
 
 
@@ -182,6 +186,9 @@ def validate_batch(
     refuses what is not allowed as scikit-learn would; see
     :func:`skbn._stats.refuse_infinity` and :func:`refuse_non_finite`.
     """
+    xp = foreign_namespace(X)
+    if xp is not None:
+        return validate_foreign(estimator, X, xp, reset=reset, allow_nan=allow_nan)
     if is_dask_array(X):
         return validate_dask_batch(
             estimator,
@@ -247,6 +254,11 @@ def validate_inverse_input(
     number of input features.
     """
     expected = estimator.n_features_in_ if n_features is None else n_features
+    xp = foreign_namespace(X)
+    if xp is not None:
+        return validate_foreign(
+            estimator, X, xp, reset=False, allow_nan=allow_nan, n_features=expected
+        )
     # The input_name of check_array below: its messages say "Input", not
     # "Input X".
     if _passes_unchanged(
@@ -279,6 +291,8 @@ def output_for(X, validated, *, copy):
     then a new array of the same dtype and memory layout, so that X is read
     once instead of being copied first and then overwritten.
     """
+    if foreign_namespace(validated) is not None:
+        return None  # maps of other namespaces return new arrays
     return np.empty_like(validated) if copy and validated is X else validated
 
 

@@ -8,6 +8,7 @@ from sklearn.base import (
 )
 
 from ._affine import linear_forward, linear_inverse
+from ._array_api import count_positive, follows_namespace, foreign_namespace
 from ._dask import maps_dask_chunks
 from ._stats import Scatter, from_batch_about
 from ._validation import (
@@ -199,6 +200,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self.eps = eps
         self.copy = copy
 
+    @follows_namespace
     def fit(self, X, y=None, sample_weight=None):
         """Compute the mean, covariance and whitening map of X.
 
@@ -225,6 +227,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             self._update(X, sample_weight, reset=True)
         return self
 
+    @follows_namespace
     def partial_fit(self, X, y=None, sample_weight=None):
         """Merge a batch into the mean and covariance, and update the map.
 
@@ -251,6 +254,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         return self
 
     @maps_dask_chunks(n_outputs=lambda whitener: whitener.n_components_)
+    @follows_namespace
     def transform(self, X, copy=None):
         """Whiten X: ``(X - mean_) @ whitening_matrix_``.
 
@@ -275,6 +279,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         )
 
     @maps_dask_chunks(n_inputs=lambda whitener: whitener.n_components_)
+    @follows_namespace
     def inverse_transform(self, X, copy=None):
         """Map whitened data back: ``X @ dewhitening_matrix_ + mean_``.
 
@@ -308,6 +313,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.array_api_support = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
@@ -345,7 +351,9 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         sample_weight = check_sample_weight(sample_weight, X)
         # The sample count comes before n_components, so that fitting one
         # sample always says so.
-        observed = X.shape[0] if sample_weight is None else np.sum(sample_weight > 0)
+        observed = (
+            X.shape[0] if sample_weight is None else count_positive(sample_weight)
+        )
         if reset and observed < 2:
             raise ValueError(
                 f"{type(self).__name__} needs at least 2 samples to estimate a "
@@ -384,7 +392,12 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         )
 
     def _output(self, X, n_columns, copy):
-        """Where to write the result: X itself when allowed and shaped alike."""
+        """Where to write the result: X itself when allowed and shaped alike.
+
+        None for an array of another namespace: its maps make new arrays.
+        """
+        if foreign_namespace(X) is not None:
+            return None
         copy = self.copy if copy is None else copy
         in_place = (
             not copy

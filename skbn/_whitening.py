@@ -24,6 +24,8 @@ positive. Where a diagonal entry is exactly zero, the column's largest entry
 is made positive instead.
 """
 
+import inspect
+import os
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -146,9 +148,7 @@ def _warn_null(null, n_features, eps):
             "data are rank-deficient, e.g. a duplicated or constant feature). They "
             f"are mapped to 0; {remedy} to regularize instead.",
             UserWarning,
-            # user code -> fit/partial_fit -> _update -> whitening ->
-            # _whitening -> here
-            stacklevel=6,
+            stacklevel=_first_frame_outside_skbn(),
         )
 
 
@@ -172,3 +172,12 @@ def _cholesky(covariance, eps, null):
         ) from exc
     inverse_lower = linalg.solve_triangular(lower, np.eye(lower.shape[0]), lower=True)
     return inverse_lower.T, lower.T
+
+
+def _first_frame_outside_skbn():
+    """The ``stacklevel`` that points a warning at the line that called skbn."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = inspect.currentframe().f_back, 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level

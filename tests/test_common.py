@@ -41,6 +41,10 @@ CHOLESKY_KEEPS_ALL = (
     "the check sets n_components=1, and Cholesky whitening keeps every component, "
     "so fit raises a ValueError"
 )
+CHOLESKY_REDUNDANT = (
+    "the check's make_classification data have redundant features, hence a "
+    "singular covariance, which Cholesky whitening refuses without eps > 0"
+)
 CHOLESKY_SINGULAR = (
     "the check's 15 x 30 data have a singular covariance, which Cholesky whitening "
     "refuses without eps > 0"
@@ -60,12 +64,16 @@ def expected_failed_checks(estimator):
             "check_methods_sample_order_invariance": CHOLESKY_KEEPS_ALL,
             "check_methods_subset_invariance": CHOLESKY_KEEPS_ALL,
             "check_sample_weight_equivalence_on_dense_data": CHOLESKY_SINGULAR,
+            "check_array_api_input": CHOLESKY_REDUNDANT,
+            "check_array_api_mixed_inputs": CHOLESKY_REDUNDANT,
+            "check_array_api_same_namespace": CHOLESKY_REDUNDANT,
         }
     return {}
 
 
 def test_every_public_estimator_is_checked():
-    assert {type(est).__name__ for est in ESTIMATORS} == set(skbn.__all__)
+    classes = {name for name in skbn.__all__ if isinstance(getattr(skbn, name), type)}
+    assert {type(est).__name__ for est in ESTIMATORS} == classes
 
 
 # check_sample_weight_equivalence_on_dense_data whitens 30 features from 15
