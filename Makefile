@@ -63,4 +63,4 @@ $(MIN_VENV)/.installed: pyproject.toml
 clean:
 	rm -rf $(VENV) $(MIN_VENV) docs/_build docs/generated docs/auto_examples \
 		docs/sg_execution_times.rst .pytest_cache .hypothesis benchmarks/results.json \
-		benchmarks/dask_scale.json
+		benchmarks/dask_scale.json benchmarks/gpu.json

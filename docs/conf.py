@@ -1,5 +1,10 @@
 """Sphinx configuration for the skbn documentation."""
 
+import os
+
+# scikit-learn's array API dispatch needs this set before scipy is imported.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 import sys
 from pathlib import Path
 

@@ -24,6 +24,7 @@ STORY = [
     "plot_hidden_layer_batchnorm.py",
     "plot_streaming.py",
     "plot_dask_scaling.py",
+    "plot_array_api.py",
 ]
 
 

@@ -231,11 +231,15 @@ def validate_foreign(estimator, X, xp, *, reset, allow_nan, n_features=None):
             f"X has {width} features, but {name} is expecting {expected} features "
             "as input."
         )
-    if bool(xp.any(xp.isinf(X))):
+    # A sum is finite only if every term is: one reduction in the common
+    # case, the exact searches only when it is not.
+    if math.isfinite(float(xp.sum(X))):
+        pass
+    elif bool(xp.any(xp.isinf(X))):
         raise ValueError(
             f"Input X contains infinity or a value too large for {X.dtype}."
         )
-    if not allow_nan and bool(xp.any(xp.isnan(X))):
+    elif not allow_nan and bool(xp.any(xp.isnan(X))):
         raise ValueError(
             f"Input X contains NaN. {name} does not accept missing values encoded "
             "as NaN: impute them first (see sklearn.impute)."
@@ -272,7 +276,11 @@ def foreign_moments(X, sample_weight, origin, xp):
     """
     device = device_of(X)
     dtype = accumulation_dtype(xp, device)
-    deviation = xp.astype(X, dtype) - on_device(origin, xp, device, dtype)
+    deviation = xp.astype(X, dtype, copy=False) - on_device(origin, xp, device, dtype)
+    if sample_weight is None:
+        sums = to_numpy(xp.sum(deviation, axis=0))
+        if np.isfinite(sums).all():  # no NaN: validation refused infinity
+            return _complete_moments(deviation, sums, xp, device)
     missing = xp.isnan(deviation)
     deviation = xp.where(missing, xp.zeros_like(deviation), deviation)
     present = xp.astype(xp.logical_not(missing), dtype)
@@ -285,6 +293,23 @@ def foreign_moments(X, sample_weight, origin, xp):
     m2 = xp.sum(weights * centred * centred, axis=0) - residual * residual / safe
     mean = center + residual / safe
     return to_numpy(weight), to_numpy(mean), np.maximum(to_numpy(m2), 0.0)
+
+
+def _complete_moments(deviation, sums, xp, device):
+    # Unweighted, without NaN: the sums and squares of the deviations from
+    # the origin, the batch mean removed afterwards (as in
+    # skbn._stats._block_moments); a batch whose mean lies further from the
+    # origin than its spread is centred on that mean first.
+    n_samples = deviation.shape[0]
+    sum_squares = to_numpy(xp.sum(deviation * deviation, axis=0))
+    shift = np.zeros(deviation.shape[1])
+    if np.any(2.0 * sums * sums > n_samples * sum_squares):
+        shift = sums / n_samples
+        deviation = deviation - on_device(shift, xp, device, deviation.dtype)
+        sums = to_numpy(xp.sum(deviation, axis=0))
+        sum_squares = to_numpy(xp.sum(deviation * deviation, axis=0))
+    m2 = np.maximum(sum_squares - sums * sums / n_samples, 0.0)
+    return np.full(deviation.shape[1], float(n_samples)), shift + sums / n_samples, m2
 
 
 def foreign_extrema(X, sample_weight, xp):
@@ -313,7 +338,7 @@ def foreign_scatter(X, sample_weight, origin, xp):
     """
     device = device_of(X)
     dtype = accumulation_dtype(xp, device)
-    data = xp.astype(X, dtype)
+    data = xp.astype(X, dtype, copy=False)
     weight = float(X.shape[0] if sample_weight is None else xp.sum(sample_weight))
     center = np.asarray(origin, dtype=np.float64)
     column_sum, product = _sum_and_product(data, center, sample_weight, xp, device)
@@ -351,15 +376,20 @@ def foreign_affine(X, xp, *, shift=None, factor=None, offset=None, inverse=False
     Always a new array: the arrays of other namespaces are not written into.
     """
     device = device_of(X)
-    result = xp.asarray(X, copy=True)
-    steps = (
-        [(xp.subtract, offset), (xp.divide, factor), (xp.add, shift)]
-        if inverse
-        else [(xp.subtract, shift), (xp.multiply, factor), (xp.add, offset)]
-    )
-    for operation, value in steps:
-        if value is not None:
-            result = operation(result, on_device(value, xp, device, X.dtype))
+    steps = [
+        (operation, on_device(value, xp, device, X.dtype))
+        for operation, value in (
+            [(xp.subtract, offset), (xp.divide, factor), (xp.add, shift)]
+            if inverse
+            else [(xp.subtract, shift), (xp.multiply, factor), (xp.add, offset)]
+        )
+        if value is not None
+    ]
+    if not steps:
+        return xp.asarray(X, copy=True)
+    result = X
+    for operation, value in steps:  # the first makes the new array
+        result = operation(result, value)
     return result
 
 
