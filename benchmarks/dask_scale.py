@@ -53,7 +53,7 @@ import distributed
 import numpy as np
 from distributed import Client, LocalCluster
 from distributed.diagnostics import MemorySampler
-from run import machine, print_machine, progress
+from run import machine, print_machine, progress, render_table
 from sklearn.preprocessing import StandardScaler
 
 from skbn import BatchStandardizer, SVDWhitener
@@ -283,27 +283,7 @@ def table_lines(sections, rows):
                     format_bytes(row["cluster_peak_memory"]),
                 )
             )
-    lines = [HEADER] + [line for line in body if not isinstance(line, str)]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(HEADER))]
-
-    def render(cells):
-        first = cells[0].ljust(widths[0])
-        rest = (
-            cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True)
-        )
-        return "  ".join([first, *rest]).rstrip()
-
-    rule = "-" * len(render(HEADER))
-    out = [render(HEADER), rule]
-    for line in body:
-        if isinstance(line, str):
-            if len(out) > 2:
-                out.append("")
-            out.append(line)
-        else:
-            out.append(render(line))
-    out.append(rule)
-    return out
+    return render_table(HEADER, body)
 
 
 def parse_args(argv):

@@ -61,7 +61,7 @@ from pathlib import Path
 
 import numpy as np
 import sklearn
-from run import format_value, machine, print_machine, progress
+from run import format_value, machine, print_machine, progress, render_table
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
@@ -513,9 +513,9 @@ def bandwidth(nbytes, seconds):
 
 def table_lines(sections):
     """The table: a heading per dtype, its floors, a subheading per pair."""
-    body = []  # cells, or (indent, heading)
+    body = []  # cells, or a heading
     for section in sections:
-        body.append(("", section.title))
+        body.append(section.title)
         nbytes = section.data["nbytes"]
         for key, (median, _) in section.floors.items():
             label, moved = PRIMITIVES[key]
@@ -529,7 +529,7 @@ def table_lines(sections):
         for row in section.rows:
             if row.pair != pair:
                 pair = row.pair
-                body.append(("  ", pair))
+                body.append("  " + pair)
             ratios = section.ratios(row)
             misses = section.misses(row)
             body.append(
@@ -546,28 +546,7 @@ def table_lines(sections):
                     "no" if misses else "yes",
                 )
             )
-    lines = [HEADER] + [line for line in body if len(line) == len(HEADER)]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(HEADER))]
-
-    def render(cells):
-        first = cells[0].ljust(widths[0])
-        rest = (
-            cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True)
-        )
-        return "  ".join([first, *rest]).rstrip()
-
-    rule = "-" * len(render(HEADER))
-    out = [render(HEADER), rule]
-    for line in body:
-        if len(line) == 2:  # a heading
-            indent, heading = line
-            if not indent and len(out) > 2:
-                out.append("")
-            out.append(indent + heading)
-        else:
-            out.append(render(line))
-    out.append(rule)
-    return out
+    return render_table(HEADER, body)
 
 
 def to_json(info, settings, sections):

@@ -705,8 +705,18 @@ def table_lines(sections):
                     format_multiple(row.sklearn, floor, section.unit),
                 )
             )
-    rows = [HEADER] + [line for line in body if not isinstance(line, str)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
+    return render_table(HEADER, body)
+
+
+def render_table(header, body):
+    """The lines of a plain-text table under ``header``.
+
+    ``body`` holds rows (tuples of cells: the first left-aligned, the others
+    right-aligned) and headings (strings); a heading that is not indented
+    starts a new block, after a blank line.
+    """
+    rows = [header] + [line for line in body if not isinstance(line, str)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
 
     def render(cells):
         first = cells[0].ljust(widths[0])
@@ -715,11 +725,11 @@ def table_lines(sections):
         )
         return "  ".join([first, *rest]).rstrip()
 
-    rule = "-" * len(render(HEADER))
-    lines = [render(HEADER), rule]
+    rule = "-" * len(render(header))
+    lines = [render(header), rule]
     for line in body:
         if isinstance(line, str):
-            if len(lines) > 2:
+            if not line.startswith(" ") and len(lines) > 2:
                 lines.append("")
             lines.append(line)
         else:
