@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import sklearn
 from numpy.testing import assert_allclose, assert_array_equal
+from settings import COMPLIANCE_ESTIMATORS
 from sklearn.base import clone
 
 import skbn
@@ -46,22 +47,7 @@ OUT_TOL = {
 }
 
 
-ESTIMATORS = [
-    BatchStandardizer(),
-    BatchStandardizer(momentum=0.1, eps=1e-5),
-    BatchStandardizer(with_mean=False),
-    MinMaxNormalizer(),
-    MinMaxNormalizer(feature_range=(-1, 1), clip=True),
-    MinMaxNormalizer(data_range=(0, 255)),
-    *(
-        SVDWhitener(method=method)
-        for method in ("zca", "pca", "cholesky", "zca_cor", "pca_cor")
-    ),
-    SVDWhitener(method="pca", n_components=2),
-    SVDWhitener(eps=1e-3),
-    ZScoreOutlierDetector(),
-    ZScoreOutlierDetector(threshold=2.0, momentum=0.2),
-]
+ESTIMATORS = COMPLIANCE_ESTIMATORS
 # Estimators whose partial_fit over any split gives the result of one fit.
 EXACT_STREAMING = [est for est in ESTIMATORS if getattr(est, "momentum", None) is None]
 # Estimators that ignore NaN when fitting.

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import settings
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
@@ -29,17 +30,8 @@ N_FEATURES = 5
 COLUMNS = ["a", "b", "c", "d", "e"]
 
 
-@dataclasses.dataclass
-class Setting:
-    """An estimator class with the parameters it is built with."""
-
-    cls: type
-    name: str
-    params: dict = dataclasses.field(default_factory=dict)
-
-    @property
-    def id(self):
-        return f"{self.cls.__name__}-{self.name}"
+class Setting(settings.Setting):
+    """A setting, with what the bad-batch tests ask of it."""
 
     @property
     def momentum(self):
@@ -60,9 +52,6 @@ class Setting:
             and self.params.get("method") == "cholesky"
             and self.params.get("eps", 0.0) == 0.0
         )
-
-    def make(self):
-        return self.cls(**self.params)
 
 
 FIT_METHODS = {

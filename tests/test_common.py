@@ -1,34 +1,13 @@
 """scikit-learn's estimator checks, on every estimator and its documented settings."""
 
 import pytest
+from settings import COMPLIANCE_ESTIMATORS
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skbn
-from skbn import (
-    BatchStandardizer,
-    MinMaxNormalizer,
-    SVDWhitener,
-    ZScoreOutlierDetector,
-)
+from skbn import SVDWhitener, ZScoreOutlierDetector
 
-ESTIMATORS = [
-    BatchStandardizer(),
-    BatchStandardizer(momentum=0.1, eps=1e-5),
-    BatchStandardizer(with_mean=False),
-    MinMaxNormalizer(),
-    MinMaxNormalizer(feature_range=(-1, 1), clip=True),
-    MinMaxNormalizer(data_range=(0, 255)),
-    *(
-        SVDWhitener(method=method)
-        for method in ("zca", "pca", "cholesky", "zca_cor", "pca_cor")
-    ),
-    SVDWhitener(method="pca", n_components=2),
-    SVDWhitener(method="zca", n_components=2),
-    SVDWhitener(eps=1e-3),
-    ZScoreOutlierDetector(),
-    ZScoreOutlierDetector(threshold=2.0),
-    ZScoreOutlierDetector(threshold=2.0, momentum=0.2),
-]
+ESTIMATORS = COMPLIANCE_ESTIMATORS
 
 BLOBS_WITHIN_3_STD = (
     "the check's blob data has no value beyond 3 standard deviations, so with the "

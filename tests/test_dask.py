@@ -8,7 +8,6 @@ worker processes, started once for the module.
 """
 
 import copy
-import dataclasses
 import os
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 distributed = pytest.importorskip("dask.distributed")
 import dask  # noqa: E402
 import dask.array as da  # noqa: E402
+from settings import Setting  # noqa: E402
 
 from skbn import (  # noqa: E402
     BatchStandardizer,
@@ -65,22 +65,6 @@ pytestmark = pytest.mark.usefixtures("client")
 # ---------------------------------------------------------------------------
 # Settings and data
 # ---------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Setting:
-    """An estimator class with the parameters it is built with."""
-
-    cls: type
-    name: str
-    params: dict = dataclasses.field(default_factory=dict)
-
-    @property
-    def id(self):
-        return f"{self.cls.__name__}-{self.name}"
-
-    def make(self):
-        return self.cls(**self.params)
 
 
 SETTINGS = [
