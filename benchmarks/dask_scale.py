@@ -39,7 +39,6 @@ every number to a JSON file.
 import argparse
 import gc
 import importlib
-import json
 import math
 import resource
 import statistics
@@ -53,7 +52,7 @@ import distributed
 import numpy as np
 from distributed import Client, LocalCluster
 from distributed.diagnostics import MemorySampler
-from run import machine, print_machine, progress, render_table
+from run import machine, print_machine, progress, render_table, write_json
 from sklearn.preprocessing import StandardScaler
 
 from skbn import BatchStandardizer, SVDWhitener
@@ -584,13 +583,7 @@ def main(argv=None):
         "client_peak_rss": _peak_rss(),
         "notes": notes,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=1))
-    try:
-        shown = args.json.resolve().relative_to(Path.cwd())
-    except ValueError:
-        shown = args.json
-    print(f"Wrote {shown} in {elapsed:.0f} s")
+    write_json(args.json, out, elapsed)
     return 0 if check_ok else 1
 
 

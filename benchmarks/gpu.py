@@ -53,7 +53,6 @@ import dataclasses
 import functools
 import gc
 import importlib.metadata
-import json
 import statistics
 import sys
 import time
@@ -61,7 +60,14 @@ from pathlib import Path
 
 import numpy as np
 import sklearn
-from run import format_value, machine, print_machine, progress, render_table
+from run import (
+    format_value,
+    machine,
+    print_machine,
+    progress,
+    render_table,
+    write_json,
+)
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
@@ -744,13 +750,7 @@ def main(argv=None):
         "checks_passed": ok,
         "seconds": elapsed,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(to_json(info, settings, sections), indent=1))
-    try:
-        shown = args.json.resolve().relative_to(Path.cwd())
-    except ValueError:
-        shown = args.json
-    print(f"Wrote {shown} in {elapsed:.0f} s")
+    write_json(args.json, to_json(info, settings, sections), elapsed)
     return 0 if ok else 1
 
 

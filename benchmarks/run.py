@@ -708,6 +708,17 @@ def table_lines(sections):
     return render_table(HEADER, body)
 
 
+def write_json(path, document, elapsed):
+    """Write ``document`` to ``path`` as JSON and say so, with the run's time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1))
+    try:
+        shown = path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        shown = path
+    print(f"Wrote {shown} in {elapsed:.0f} s")
+
+
 def render_table(header, body):
     """The lines of a plain-text table under ``header``.
 
@@ -857,13 +868,7 @@ def main(argv=None):
         "sizes": ctx.sizes,
         "seconds": elapsed,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(to_json(info, settings, sections), indent=1))
-    try:
-        shown = args.json.resolve().relative_to(Path.cwd())
-    except ValueError:
-        shown = args.json
-    print(f"Wrote {shown} in {elapsed:.0f} s")
+    write_json(args.json, to_json(info, settings, sections), elapsed)
     return 0
 
 

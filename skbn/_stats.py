@@ -77,12 +77,9 @@ class Moments:
         it: moments about a common origin near the data keep every digit of
         their means, which merges subtract and square.
         """
-        if is_dask_array(X):
-            return from_chunks(cls.from_batch, X, sample_weight, origin)
-        xp = foreign_namespace(X)
-        if xp is not None:
-            origin = np.zeros(X.shape[1]) if origin is None else origin
-            return cls(*foreign_moments(X, sample_weight, origin, xp))
+        elsewhere = _computed_elsewhere(cls, foreign_moments, X, sample_weight, origin)
+        if elsewhere is not None:
+            return elsewhere
         if sparse.issparse(X):
             moments = _sparse_moments(X, sample_weight)
             return moments if origin is None else moments.measured_from(origin)
@@ -227,12 +224,9 @@ class Scatter:
         :meth:`Moments.from_batch`; without one, the mean of the first rows
         serves.
         """
-        if is_dask_array(X):
-            return from_chunks(cls.from_batch, X, sample_weight, origin)
-        xp = foreign_namespace(X)
-        if xp is not None:
-            origin = np.zeros(X.shape[1]) if origin is None else origin
-            return cls(*foreign_scatter(X, sample_weight, origin, xp))
+        elsewhere = _computed_elsewhere(cls, foreign_scatter, X, sample_weight, origin)
+        if elsewhere is not None:
+            return elsewhere
         if origin is None:
             origin = reference_point(X, sample_weight)
             return cls.from_batch(X, sample_weight, origin).measured_from(-origin)
@@ -288,6 +282,19 @@ class Scatter:
     def covariance(self):
         """Population covariance (ddof=0)."""
         return self.matrix / self.weight
+
+
+def _computed_elsewhere(cls, foreign, X, sample_weight, origin):
+    """The statistic of a dask array, chunk by chunk on its workers, or of an
+    array of another namespace, by ``foreign`` on its device; None for any
+    other X, which the caller computes itself."""
+    if is_dask_array(X):
+        return from_chunks(cls.from_batch, X, sample_weight, origin)
+    xp = foreign_namespace(X)
+    if xp is None:
+        return None
+    origin = np.zeros(X.shape[1]) if origin is None else origin
+    return cls(*foreign(X, sample_weight, origin, xp))
 
 
 def scatter_blocking(X):
