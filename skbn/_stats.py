@@ -288,6 +288,8 @@ def _computed_elsewhere(cls, foreign, X, sample_weight, origin):
     """The statistic of a dask array, chunk by chunk on its workers, or of an
     array of another namespace, by ``foreign`` on its device; None for any
     other X, which the caller computes itself."""
+    if type(X) is np.ndarray:
+        return None
     if is_dask_array(X):
         return from_chunks(cls.from_batch, X, sample_weight, origin)
     xp = foreign_namespace(X)
