@@ -276,7 +276,8 @@ def foreign_moments(X, sample_weight, origin, xp):
     """
     device = device_of(X)
     dtype = accumulation_dtype(xp, device)
-    deviation = xp.astype(X, dtype, copy=False) - on_device(origin, xp, device, dtype)
+    # float32 minus float64 is float64: one pass, no float64 copy of X first.
+    deviation = X - on_device(origin, xp, device, dtype)
     if sample_weight is None:
         sums = to_numpy(xp.sum(deviation, axis=0))
         if np.isfinite(sums).all():  # no NaN: validation refused infinity
@@ -338,15 +339,14 @@ def foreign_scatter(X, sample_weight, origin, xp):
     """
     device = device_of(X)
     dtype = accumulation_dtype(xp, device)
-    data = xp.astype(X, dtype, copy=False)
     weight = float(X.shape[0] if sample_weight is None else xp.sum(sample_weight))
     center = np.asarray(origin, dtype=np.float64)
-    column_sum, product = _sum_and_product(data, center, sample_weight, xp, device)
+    column_sum, product = _sum_and_product(X, center, sample_weight, xp, dtype)
     if weight > 0 and np.any(
         2.0 * column_sum * column_sum > weight * np.diagonal(product)
     ):
         center = center + column_sum / weight
-        column_sum, product = _sum_and_product(data, center, sample_weight, xp, device)
+        column_sum, product = _sum_and_product(X, center, sample_weight, xp, dtype)
     matrix = (product + product.T) / 2.0
     if weight > 0:
         matrix -= np.outer(column_sum, column_sum) / weight
@@ -354,8 +354,9 @@ def foreign_scatter(X, sample_weight, origin, xp):
     return weight, mean, matrix
 
 
-def _sum_and_product(data, center, sample_weight, xp, device):
-    deviation = data - on_device(center, xp, device, data.dtype)
+def _sum_and_product(X, center, sample_weight, xp, dtype):
+    # In the accumulation dtype: float32 minus float64 is float64.
+    deviation = X - on_device(center, xp, device_of(X), dtype)
     weighted = (
         deviation if sample_weight is None else deviation * sample_weight[:, None]
     )
