@@ -13,6 +13,7 @@ never imports torch or CuPy. A numpy array takes the numpy path, dispatch or
 not, at the cost of a type check.
 """
 
+import copy
 import functools
 import math
 
@@ -46,10 +47,11 @@ def to_numpy(array):
     from array_api_compat import is_cupy_array, is_torch_array
 
     if is_torch_array(array):
-        return array.detach().cpu().numpy()
+        # (numpy() of a CPU tensor shares its memory: hence the copy.)
+        return np.array(array.detach().cpu().numpy())
     if is_cupy_array(array):
         return array.get()
-    return np.from_dlpack(array) if hasattr(array, "__dlpack__") else np.asarray(array)
+    return np.array(np.from_dlpack(array) if hasattr(array, "__dlpack__") else array)
 
 
 def accumulation_dtype(xp, device):
@@ -167,8 +169,6 @@ def estimator_to_numpy(estimator):
     >>> type(scaler.mean_).__name__
     'ndarray'
     """
-    import copy
-
     converted = copy.copy(estimator)
     for name, value in vars(estimator).items():
         if _is_foreign_array(value):
