@@ -40,3 +40,27 @@ class Setting:
 
     def make(self):
         return self.cls(**self.params)
+
+
+# The fitted attributes of each estimator: arrays of per-feature values (or a
+# matrix), and numbers (n_samples_seen_ becomes per-feature counts where
+# values were missing).
+FITTED_ARRAYS = {
+    BatchStandardizer: ("mean_", "var_", "scale_"),
+    MinMaxNormalizer: ("data_min_", "data_max_", "data_range_", "scale_", "min_"),
+    SVDWhitener: (
+        "mean_",
+        "covariance_",
+        "whitening_matrix_",
+        "dewhitening_matrix_",
+        "components_",
+        "explained_variance_",
+    ),
+    ZScoreOutlierDetector: ("mean_", "var_", "scale_"),
+}
+FITTED_NUMBERS = {
+    BatchStandardizer: ("n_samples_seen_", "n_batches_seen_"),
+    MinMaxNormalizer: ("n_samples_seen_",),
+    SVDWhitener: ("n_samples_seen_", "n_components_"),
+    ZScoreOutlierDetector: ("n_samples_seen_", "n_batches_seen_", "offset_"),
+}

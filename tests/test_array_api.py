@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import sklearn
 from numpy.testing import assert_allclose, assert_array_equal
-from settings import COMPLIANCE_ESTIMATORS
+from settings import COMPLIANCE_ESTIMATORS, FITTED_ARRAYS, FITTED_NUMBERS
 from sklearn.base import clone
 
 import skbn
@@ -59,27 +59,8 @@ DEFAULTS = [
     ZScoreOutlierDetector(),
 ]
 
-ARRAY_ATTRIBUTES = {
-    BatchStandardizer: ("mean_", "var_", "scale_"),
-    MinMaxNormalizer: ("data_min_", "data_max_", "data_range_", "scale_", "min_"),
-    SVDWhitener: (
-        "mean_",
-        "covariance_",
-        "whitening_matrix_",
-        "dewhitening_matrix_",
-        "components_",
-        "explained_variance_",
-    ),
-    ZScoreOutlierDetector: ("mean_", "var_", "scale_"),
-}
-# Numbers, except n_samples_seen_: an array of per-feature counts where some
-# values were missing.
-SCALAR_ATTRIBUTES = {
-    BatchStandardizer: ("n_samples_seen_", "n_batches_seen_"),
-    MinMaxNormalizer: ("n_samples_seen_",),
-    SVDWhitener: ("n_samples_seen_", "n_components_"),
-    ZScoreOutlierDetector: ("n_samples_seen_", "n_batches_seen_", "offset_"),
-}
+ARRAY_ATTRIBUTES = FITTED_ARRAYS
+SCALAR_ATTRIBUTES = FITTED_NUMBERS
 
 BATCHES = (slice(0, 100), slice(100, 217), slice(217, 300))
 

@@ -19,7 +19,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 distributed = pytest.importorskip("dask.distributed")
 import dask  # noqa: E402
 import dask.array as da  # noqa: E402
-from settings import Setting  # noqa: E402
+from settings import FITTED_ARRAYS, FITTED_NUMBERS, Setting  # noqa: E402
 
 from skbn import (  # noqa: E402
     BatchStandardizer,
@@ -101,43 +101,8 @@ MOMENTUM_BATCHES = next(
 )
 
 ATTRIBUTES = {
-    BatchStandardizer: (
-        "mean_",
-        "var_",
-        "scale_",
-        "n_samples_seen_",
-        "n_batches_seen_",
-        "n_features_in_",
-    ),
-    MinMaxNormalizer: (
-        "data_min_",
-        "data_max_",
-        "data_range_",
-        "scale_",
-        "min_",
-        "n_samples_seen_",
-        "n_features_in_",
-    ),
-    SVDWhitener: (
-        "mean_",
-        "covariance_",
-        "whitening_matrix_",
-        "dewhitening_matrix_",
-        "components_",
-        "explained_variance_",
-        "n_components_",
-        "n_samples_seen_",
-        "n_features_in_",
-    ),
-    ZScoreOutlierDetector: (
-        "mean_",
-        "var_",
-        "scale_",
-        "offset_",
-        "n_samples_seen_",
-        "n_batches_seen_",
-        "n_features_in_",
-    ),
+    cls: (*FITTED_ARRAYS[cls], *FITTED_NUMBERS[cls], "n_features_in_")
+    for cls in FITTED_ARRAYS
 }
 # Extrema are exact, whatever the order in which the chunks are merged.
 EXACT = {MinMaxNormalizer: ("data_min_", "data_max_", "data_range_")}

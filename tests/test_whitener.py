@@ -24,6 +24,7 @@ from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.linalg import fractional_matrix_power
 from scipy.stats import ortho_group
+from settings import FITTED_ARRAYS
 from sklearn.base import clone
 from sklearn.datasets import load_iris, load_wine, make_low_rank_matrix
 from sklearn.decomposition import PCA
@@ -600,14 +601,7 @@ def test_any_split_gives_the_covariance_of_all_rows(case):
 # sample_weight: frequency weights
 # --------------------------------------------------------------------------
 
-FITTED = [
-    "mean_",
-    "covariance_",
-    "whitening_matrix_",
-    "dewhitening_matrix_",
-    "components_",
-    "explained_variance_",
-]
+FITTED = FITTED_ARRAYS[SVDWhitener]
 
 
 @pytest.mark.parametrize("method", METHODS)
