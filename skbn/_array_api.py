@@ -116,6 +116,7 @@ def follows_namespace(method):
             )
         if xp is None and held is None:
             return method(self, X, *args, **kwargs)
+        before = set(vars(self))
         originals = {
             name: value
             for name, value in vars(self).items()
@@ -129,6 +130,13 @@ def follows_namespace(method):
             vars(self).update(originals)
             raise
         if not fitting:
+            # What the method derived and kept (a map derived on first use)
+            # goes where the rest of the state is.
+            for name, value in list(vars(self).items()):
+                if name not in originals and name not in before and (
+                    isinstance(value, np.ndarray)
+                ):
+                    setattr(self, name, on_device(value, xp, device_of(X)))
             vars(self).update(originals)
         elif xp is None:  # fitted on numpy arrays, dispatch or not
             self._array_namespace = None
@@ -177,6 +185,20 @@ def estimator_to_numpy(estimator):
             setattr(converted, name, estimator_to_numpy(value))
     converted._array_namespace = None
     return converted
+
+
+def as_host(value):
+    """A fitted array of any namespace as a numpy array (numpy's as it is)."""
+    return to_numpy(value) if _is_foreign_array(value) else value
+
+
+def like(values, reference):
+    """numpy ``values`` in the namespace and on the device of ``reference``."""
+    if not _is_foreign_array(reference):
+        return values
+    from array_api_compat import array_namespace
+
+    return on_device(values, array_namespace(reference), device_of(reference))
 
 
 def _is_foreign_array(value):

@@ -13,12 +13,8 @@ from ._dask import (
     maps_dask_chunks,
     rechunk_rows,
 )
-from ._stats import (
-    Moments,
-    exponential_moving_update,
-    from_batch_about,
-    safe_scale,
-)
+from ._numerics import check_representable_variance, scale_from_variance
+from ._stats import Moments, exponential_moving_update
 from ._validation import (
     check_bool,
     check_fitted,
@@ -259,17 +255,11 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             precomputed = [None] * len(batches)
             if is_dask_array(X) and len(batches) > 1:
                 # Every batch's moments in one compute, a chunk each, then
-                # the running update over them in row order, all about the
-                # first batch's origin.
+                # the running update over them in row order.
                 X, sample_weight = rechunk_rows(
                     X, sample_weight, [rows.stop - rows.start for rows in batches]
                 )
-                parts = each_chunk(_batch_moments, X, sample_weight, None)
-                origin = parts[0][1]
-                precomputed = [
-                    (moments.measured_from(origin - own), origin, weight)
-                    for moments, own, weight in parts
-                ]
+                precomputed = each_chunk(_batch_moments, X, sample_weight, None)
             for rows, batch in zip(batches, precomputed, strict=True):
                 self._update(
                     X[rows, ...],
@@ -346,8 +336,9 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 weighted=sample_weight is not None,
             )
             batch = self._update(X_valid, check_sample_weight(sample_weight, X_valid))
-        scale = safe_scale(batch.var, batch.mean, batch.weight, self.eps)
-        affine = self._affine(batch.observed_mean, scale)
+        mean = batch.observed_mean
+        scale = scale_from_variance(batch.var, mean, self.eps, std=batch.std)
+        affine = self._affine(mean, scale)
         if is_dask_array(X_valid):
             return map_rows(_forward_copy, X_valid, affine)
         return affine_forward(
@@ -448,7 +439,7 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _reset(self):
         fitted = ("mean_", "var_", "scale_", "n_samples_seen_", "n_batches_seen_")
-        for name in fitted + ("_origin", "_moments"):
+        for name in fitted + ("_moments",):
             if hasattr(self, name):
                 delattr(self, name)
 
@@ -493,34 +484,41 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         already computed (by :meth:`fit`, for a dask array).
         """
         started = self._is_started()
-        # The exact moments are kept about a fixed origin near the data, in
-        # full precision: a float64 mean_ alone would be rounded at every merge
-        # and the rounding squared into var_ for data far from zero.
-        batch, origin, weight = precomputed or _batch_moments(
-            X, sample_weight, self._origin if started else None
+        # The exact moments are kept about a point near each feature's data,
+        # set when the feature is first observed: a float64 mean_ alone would
+        # be rounded at every merge and the rounding squared into var_ for
+        # data far from zero.
+        batch, weight = precomputed or _batch_moments(
+            X, sample_weight, self._moments.anchor if started else None
         )
         if self.momentum is not None:
             _check_unbiased_variance_possible(X.shape[0], weight)
         moments = self._moments.merge(batch) if started else batch
-        batch = batch.measured_from(-origin)
+        if not np.isfinite(moments.weight).all():
+            raise ValueError(
+                "The total sample weight overflows float64 (above 1.8e308); only "
+                "the ratios of the weights matter to mean_ and var_: divide them "
+                "by a common factor."
+            )
         if self.momentum is None:
-            mean, var = moments.observed_mean + origin, moments.var
+            mean, var, std = moments.observed_mean, moments.var, moments.std
         else:
+            check_representable_variance(batch, "With momentum, var_")
             mean, var = exponential_moving_update(
-                self.mean_ if started else np.full_like(origin, np.nan),
-                self.var_ if started else np.full_like(origin, np.nan),
+                self.mean_ if started else np.full(X.shape[1], np.nan),
+                self.var_ if started else np.full(X.shape[1], np.nan),
                 batch,
                 self.momentum,
             )
+            std = None
         integer_counts = sample_weight is None and (
             not started or np.asarray(self.n_samples_seen_).dtype.kind == "i"
         )
-        self._origin = origin
         self._moments = moments
         self.mean_ = mean
         self.var_ = var
         self.scale_ = (
-            safe_scale(var, mean, moments.weight, self.eps)
+            scale_from_variance(var, mean, self.eps, std=std)
             if self.with_std
             else np.ones_like(var)
         )
@@ -553,10 +551,10 @@ def _forward_copy(X, affine):
 
 
 def _batch_moments(X, sample_weight, origin):
-    """The moments of a batch, the origin they are measured from (None: one
+    """The moments of a batch, measured from ``origin`` (None or NaN: a point
     near the data), and the batch's total weight (None without weights)."""
     weight = None if sample_weight is None else total(sample_weight)
-    return *from_batch_about(Moments, X, sample_weight, origin), weight
+    return Moments.from_batch(X, sample_weight, origin), weight
 
 
 def _check_unbiased_variance_possible(n_samples, weight):

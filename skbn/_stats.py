@@ -11,8 +11,9 @@ All accumulation happens in float64, whatever the input dtype: float32 sums
 lose digits long before the data does (numpy issue 9393, scikit-learn #12333).
 """
 
+import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import sparse
@@ -35,6 +36,7 @@ from ._blocks import (
     wide_view,
 )
 from ._dask import from_chunks, is_dask_array
+from ._numerics import SAFE_SMALL, power_of_two
 
 # Scatter blocks are taller: a block costs rows * n_features**2 in a matrix
 # product, which BLAS runs fast only on tall blocks, and a merge n_features**2.
@@ -50,22 +52,33 @@ _MIN_SCATTER_ROWS = 2048
 class Moments:
     """Per-feature weighted moments of the observed (non-NaN) values.
 
+    The moments are kept about an ``origin`` near the data, set for each
+    feature from the first value that observes it, and in a power-of-two
+    ``unit`` (1 unless the values' squares would leave float64's range, see
+    :mod:`skbn._numerics`): a merge then subtracts means that keep every
+    digit, at any distance from zero and at any magnitude.
+
     Attributes
     ----------
     weight : ndarray of shape (n_features,)
         Sum of the weights of the observed values of each feature; with unit
         weights, the number of observed values.
     mean : ndarray of shape (n_features,)
-        Weighted mean of the observed values, measured from the origin the
-        moments were built about (0 unless one was given); carries no
-        information where ``weight`` is 0.
+        Weighted mean of the observed values, measured from ``origin``, in
+        ``unit``; carries no information where ``weight`` is 0.
     m2 : ndarray of shape (n_features,)
-        Centred sum of squares ``sum(w * (x - mean) ** 2)``.
+        Centred sum of squares ``sum(w * (x - mean) ** 2)``, in ``unit ** 2``.
+    origin : ndarray of shape (n_features,) or float
+        The point the mean is measured from.
+    unit : ndarray of shape (n_features,) or float
+        Powers of two the mean and ``sqrt(m2)`` are expressed in.
     """
 
     weight: np.ndarray
     mean: np.ndarray
     m2: np.ndarray
+    origin: np.ndarray | float = 0.0
+    unit: np.ndarray | float = 1.0
 
     @classmethod
     def from_batch(cls, X, sample_weight=None, origin=None):
@@ -73,25 +86,25 @@ class Moments:
 
         ``X`` is a dense array or a scipy.sparse matrix (implicit zeros are
         observed zeros); ``sample_weight`` is ``None`` or a 1-D float array.
-        With an ``origin`` (one value per feature), the mean is measured from
-        it: moments about a common origin near the data keep every digit of
-        their means, which merges subtract and square.
+        The moments are measured from ``origin`` (one value per feature);
+        where it is None or NaN, from a point near the batch's own data
+        (:func:`reference_point`).
         """
         elsewhere = _computed_elsewhere(cls, foreign_moments, X, sample_weight, origin)
         if elsewhere is not None:
             return elsewhere
         if sparse.issparse(X):
             moments = _sparse_moments(X, sample_weight)
-            return moments if origin is None else moments.measured_from(origin)
+            return moments if origin is None else moments.about(origin)
         n_rows = block_rows(X)
-        if origin is None:
-            if X.shape[0] <= n_rows:
-                return _dense_moments(X, sample_weight)
-            origin = reference_point(X, sample_weight)
-            return cls.from_batch(X, sample_weight, origin).measured_from(-origin)
-
+        if origin is None and X.shape[0] <= n_rows:
+            # One block: its first-pass mean serves as the origin, so that
+            # small batches are read once.
+            return _rescued(X, sample_weight, _dense_moments(X, sample_weight))
+        origin = _complete_origin(X, sample_weight, origin)
         if X.shape[0] <= n_rows:  # one block: spare small batches the machinery
-            return _block_moments(X, sample_weight, origin, np.empty(X.shape))
+            moments = _block_moments(X, sample_weight, origin, np.empty(X.shape))
+            return _rescued(X, sample_weight, moments)
 
         def moments_of(blocks):
             return merge_pairwise(
@@ -104,32 +117,64 @@ class Moments:
                 for rows in blocks
             )
 
-        return merge_pairwise(map_row_blocks(moments_of, X.shape[0], n_rows))
+        moments = merge_pairwise(map_row_blocks(moments_of, X.shape[0], n_rows))
+        return _rescued(X, sample_weight, moments)
 
-    def measured_from(self, origin):
-        """The same moments with the mean measured from ``origin``."""
-        return Moments(weight=self.weight, mean=self.mean - origin, m2=self.m2)
+    def about(self, origin, unit=None):
+        """The same moments measured from ``origin``, in ``unit``."""
+        unit = self.unit if unit is None else unit
+        ratio = self.unit / unit
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = (self.origin - origin) / unit + self.mean * ratio
+        return Moments(
+            weight=self.weight,
+            mean=np.where(self.weight > 0, mean, 0.0),
+            m2=self.m2 * ratio * ratio,
+            origin=origin,
+            unit=unit,
+        )
 
     def merge(self, other):
         """Moments of the union of two batches (Chan, Golub & LeVeque 1983)."""
-        weight = self.weight + other.weight
-        share = _safe_divide(other.weight, weight)
-        delta = other.mean - self.mean
+        a, b = _in_common_frame(self, other)
+        weight = a.weight + b.weight
+        share = _safe_divide(b.weight, weight)
+        delta = b.mean - a.mean
         return Moments(
             weight=weight,
-            mean=self.mean + delta * share,
-            m2=self.m2 + other.m2 + delta * delta * self.weight * share,
+            mean=a.mean + delta * share,
+            m2=a.m2 + b.m2 + delta * delta * a.weight * share,
+            origin=a.origin,
+            unit=a.unit,
         )
+
+    @property
+    def anchor(self):
+        """The origin of each observed feature, NaN for the others: what the
+        next batch is measured from (its own data decides the NaN ones)."""
+        return np.where(self.weight > 0, self.origin, np.nan)
 
     @property
     def observed_mean(self):
         """The mean, NaN for features without observed values."""
-        return np.where(self.weight > 0, self.mean, np.nan)
+        return np.where(self.weight > 0, self.origin + self.mean * self.unit, np.nan)
 
     @property
     def var(self):
-        """Population variance (ddof=0), NaN for unobserved features."""
-        return _safe_divide(self.m2, self.weight, where=self.weight > 0, fill=np.nan)
+        """Population variance (ddof=0), NaN for unobserved features.
+
+        inf (or 0) where the variance itself is beyond float64's range;
+        :attr:`std` is exact there.
+        """
+        with np.errstate(over="ignore", under="ignore"):
+            var = _safe_divide(self.m2, self.weight, where=self.weight > 0, fill=np.nan)
+            return var * self.unit * self.unit
+
+    @property
+    def std(self):
+        """Population standard deviation, NaN for unobserved features."""
+        var = _safe_divide(self.m2, self.weight, where=self.weight > 0, fill=np.nan)
+        return np.sqrt(var) * self.unit
 
     @property
     def unbiased_var(self):
@@ -137,9 +182,32 @@ class Moments:
 
         NaN where the weight is 1 or less: one sample has no spread to measure.
         """
-        return _safe_divide(
-            self.m2, self.weight - 1.0, where=self.weight > 1, fill=np.nan
-        )
+        with np.errstate(over="ignore", under="ignore"):
+            var = _safe_divide(
+                self.m2, self.weight - 1.0, where=self.weight > 1, fill=np.nan
+            )
+            return var * self.unit * self.unit
+
+
+def _same(a, b):
+    return a is b or (np.ndim(a) == 0 and np.ndim(b) == 0 and a == b)
+
+
+def _in_common_frame(a, b):
+    """Two moments measured from one origin in one unit, per feature.
+
+    A feature keeps the origin of the first moments that observed it (so
+    that its means stay small), and takes the larger unit (so that nothing
+    overflows).
+    """
+    if _same(a.origin, b.origin) and _same(a.unit, b.unit):
+        return a, b
+    seen_a, seen_b = a.weight > 0, b.weight > 0
+    origin = np.where(seen_a, a.origin, b.origin)
+    unit = np.where(
+        seen_a, np.where(seen_b, np.maximum(a.unit, b.unit), a.unit), b.unit
+    )
+    return a.about(origin, unit), b.about(origin, unit)
 
 
 @dataclass(frozen=True)
@@ -195,23 +263,28 @@ class Extrema:
 
 @dataclass(frozen=True)
 class Scatter:
-    """Weighted mean and centred scatter matrix of complete rows.
+    """Weighted mean and covariance of complete rows.
+
+    The covariance is kept normalized by the total weight, so that only
+    ratios of weights enter it (huge or tiny weights cannot overflow it),
+    and the mean about an ``origin`` near the data, as for :class:`Moments`.
 
     Attributes
     ----------
     weight : float
         Sum of the weights of the rows; with unit weights, their number.
     mean : ndarray of shape (n_features,)
-        Weighted mean of the rows, measured from the origin the statistic was
-        built about (0 unless one was given).
-    matrix : ndarray of shape (n_features, n_features)
-        Centred scatter matrix ``sum(w * outer(x - mean, x - mean))``; the
-        population covariance is ``matrix / weight``.
+        Weighted mean of the rows, measured from ``origin``.
+    covariance : ndarray of shape (n_features, n_features)
+        Population covariance ``sum(w * outer(x - mean, x - mean)) / weight``.
+    origin : ndarray of shape (n_features,) or float
+        The point the mean is measured from.
     """
 
     weight: float
     mean: np.ndarray
-    matrix: np.ndarray
+    covariance: np.ndarray
+    origin: np.ndarray | float = 0.0
 
     @classmethod
     def from_batch(cls, X, sample_weight=None, origin=None):
@@ -220,68 +293,88 @@ class Scatter:
         Rows are taken in blocks, shared among threads, whose scatter is
         formed about a point near the data (never ``E[x x'] - E[x] E[x]'``
         about 0, which cancels catastrophically), and the blocks are merged
-        pairwise. With an ``origin``, the mean is measured from it, as in
-        :meth:`Moments.from_batch`; without one, the mean of the first rows
-        serves.
+        pairwise. The mean is measured from ``origin``, or without one from
+        the mean of the first rows, as in :meth:`Moments.from_batch`.
+        Weights enter through their ratios only: they are divided by a
+        power of two near the largest first, exactly.
         """
         elsewhere = _computed_elsewhere(cls, foreign_scatter, X, sample_weight, origin)
         if elsewhere is not None:
             return elsewhere
-        if origin is None:
-            origin = reference_point(X, sample_weight)
-            return cls.from_batch(X, sample_weight, origin).measured_from(-origin)
-        n_rows, blocks_per_task = scatter_blocking(X)
-        if X.shape[0] <= n_rows:
-            return _block_scatter(X, sample_weight, origin)
+        if sample_weight is None or not sample_weight.size:
+            return _scatter_about(X, None, _complete_origin(X, None, origin))
+        unit = power_of_two(sample_weight.max())
+        weight = sample_weight / unit
+        scatter = _scatter_about(X, weight, _complete_origin(X, weight, origin))
+        return replace(scatter, weight=scatter.weight * unit)
 
-        def scatter_of(blocks):
-            with np.errstate(over="ignore", invalid="ignore"):  # as below
-                return merge_pairwise(
-                    _block_scatter(
-                        X[rows],
-                        None if sample_weight is None else sample_weight[rows],
-                        origin,
-                    )
-                    for rows in blocks
-                )
-
-        # Error states are the thread's own. NaN, infinity or overflow make
-        # the scatter non-finite, which callers check once, instead of every
-        # step warning about it.
-        with np.errstate(over="ignore", invalid="ignore"):
-            return merge_pairwise(
-                map_row_blocks(
-                    scatter_of,
-                    X.shape[0],
-                    n_rows,
-                    calls_blas=True,
-                    blocks_per_task=blocks_per_task,
-                )
-            )
-
-    def measured_from(self, origin):
+    def about(self, origin):
         """The same scatter with the mean measured from ``origin``."""
-        return Scatter(weight=self.weight, mean=self.mean - origin, matrix=self.matrix)
+        return replace(self, mean=self.mean + (self.origin - origin), origin=origin)
 
     def merge(self, other):
         """Scatter of the union of two batches (Chan, Golub & LeVeque 1983)."""
+        if other.weight == 0:
+            return self
+        if self.weight == 0:
+            return other
+        if not _same(self.origin, other.origin):
+            other = other.about(self.origin)
         weight = self.weight + other.weight
-        share = other.weight / weight if weight > 0 else 0.0
+        share = other.weight / weight
         delta = other.mean - self.mean
+        # outer(delta, delta) is exactly symmetric; scaling one factor
+        # before the product would round the two triangles differently.
         return Scatter(
             weight=weight,
             mean=self.mean + delta * share,
-            # outer(delta, delta) is exactly symmetric; scaling one factor
-            # before the product would round the two triangles differently.
-            matrix=self.matrix
-            + other.matrix
-            + np.outer(delta, delta) * (self.weight * share),
+            covariance=(1.0 - share) * self.covariance
+            + share * other.covariance
+            + np.outer(delta, delta) * ((1.0 - share) * share),
+            origin=self.origin,
         )
 
     @property
-    def covariance(self):
-        """Population covariance (ddof=0)."""
-        return self.matrix / self.weight
+    def matrix(self):
+        """Centred scatter matrix ``sum(w * outer(x - mean, x - mean))``."""
+        return self.covariance * self.weight
+
+    @property
+    def full_mean(self):
+        """The mean itself, origin included."""
+        return self.origin + self.mean
+
+
+def _scatter_about(X, sample_weight, origin):
+    """:meth:`Scatter.from_batch` of a dense batch, about a complete origin."""
+    n_rows, blocks_per_task = scatter_blocking(X)
+    if X.shape[0] <= n_rows:
+        return _block_scatter(X, sample_weight, origin)
+
+    def scatter_of(blocks):
+        with np.errstate(over="ignore", invalid="ignore"):  # as below
+            return merge_pairwise(
+                _block_scatter(
+                    X[rows],
+                    None if sample_weight is None else sample_weight[rows],
+                    origin,
+                )
+                for rows in blocks
+            )
+
+    # Error states are the thread's own. NaN, infinity or overflow make
+    # the scatter non-finite, which callers check once, instead of every
+    # step warning about it.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return merge_pairwise(
+            map_row_blocks(
+                scatter_of,
+                X.shape[0],
+                n_rows,
+                calls_blas=True,
+                blocks_per_task=blocks_per_task,
+            )
+        )
 
 
 def _computed_elsewhere(cls, foreign, X, sample_weight, origin):
@@ -295,8 +388,11 @@ def _computed_elsewhere(cls, foreign, X, sample_weight, origin):
     xp = foreign_namespace(X)
     if xp is None:
         return None
-    origin = np.zeros(X.shape[1]) if origin is None else origin
-    return cls(*foreign(X, sample_weight, origin, xp))
+    origin = _complete_origin(X, sample_weight, origin)
+    weight, mean, second = foreign(X, sample_weight, origin, xp)
+    if cls is Scatter:
+        return Scatter(weight, mean, second / weight if weight > 0 else second, origin)
+    return cls(weight, mean, second, origin)
 
 
 def scatter_blocking(X):
@@ -313,37 +409,102 @@ def scatter_blocking(X):
     return max(block_rows(X), _MIN_SCATTER_ROWS), 1
 
 
-def from_batch_about(statistic, X, sample_weight, origin):
-    """``statistic.from_batch`` of a batch, measured from ``origin``; and origin.
-
-    With ``origin`` None, a point near the data is chosen: the mean of its
-    first rows (:func:`reference_point`), or for a dask array, whose first
-    rows would cost a compute of their own, the mean of the whole batch.
-    """
-    if origin is None and is_dask_array(X):
-        batch = statistic.from_batch(X, sample_weight)
-        return batch.measured_from(batch.mean), batch.mean
-    if origin is None:
-        origin = reference_point(X, sample_weight)
-    return statistic.from_batch(X, sample_weight, origin), origin
-
-
 def reference_point(X, sample_weight=None):
     """A per-feature origin near the data, for :meth:`Moments.from_batch`.
 
-    The mean of the first block of rows (0 where it has no observed value),
-    or 0 for sparse data, whose values cluster around their implicit zeros.
+    The mean of the first block of rows; for a feature that no row of that
+    block observes (NaN, or weight 0), its first observed value; 0 for a
+    feature never observed, and for sparse data, whose values cluster
+    around their implicit zeros.
     """
     if sparse.issparse(X):
         return np.zeros(X.shape[1])
-    rows = slice(0, block_rows(X))
+    rows = slice(0, min(block_rows(X), X.shape[0]))
+    weight = None if sample_weight is None else sample_weight[rows]
     xp = foreign_namespace(X)
     if xp is not None:
-        rows = slice(0, min(rows.stop, X.shape[0]))  # in bounds, as the API wants
-        weight = None if sample_weight is None else sample_weight[rows]
-        return foreign_moments(X[rows, ...], weight, np.zeros(X.shape[1]), xp)[1]
-    weight = None if sample_weight is None else sample_weight[rows]
-    return _dense_moments(X[rows], weight).mean
+        moments = Moments(*foreign_moments(X[rows, ...], weight, np.zeros(X.shape[1]), xp))
+        return np.where(moments.weight > 0, moments.mean, 0.0)
+    point = _dense_moments(X[rows], weight).observed_mean
+    unseen = np.flatnonzero(np.isnan(point))
+    if unseen.size:
+        point[unseen] = _first_observed(X, sample_weight, unseen)
+    return point
+
+
+def _first_observed(X, sample_weight, columns):
+    """The first observed value of each of ``columns`` of X (0 if none)."""
+    values = np.asarray(X[:, columns], dtype=np.float64)
+    observed = ~np.isnan(values)
+    if sample_weight is not None:
+        observed &= (sample_weight > 0)[:, None]
+    first = observed.argmax(axis=0)
+    return np.where(observed.any(axis=0), values[first, np.arange(columns.size)], 0.0)
+
+
+def _complete_origin(X, sample_weight, origin):
+    """``origin`` as a float64 array, its None or NaN entries chosen near the data."""
+    if origin is None:
+        return reference_point(X, sample_weight)
+    origin = np.asarray(origin, dtype=np.float64)
+    unknown = np.isnan(origin)
+    if unknown.any():
+        origin = np.where(unknown, reference_point(X, sample_weight), origin)
+    return origin
+
+
+def _rescued(X, sample_weight, moments):
+    """The moments, recomputed in a power-of-two unit where they left float64's range.
+
+    Squared deviations overflow beyond about 1e154 and underflow below about
+    1e-154; such features (rare: a non-finite or a vanishing ``m2``) are
+    read again, divided by a power of two near their largest deviation,
+    which is exact. Their weights are divided likewise, so that huge weights
+    cannot overflow the sums either. float32 data never needs it.
+    """
+    if X.dtype != np.float64:
+        return moments
+    with np.errstate(invalid="ignore"):
+        suspect = ~(np.isfinite(moments.m2) & np.isfinite(moments.mean)) | (
+            (moments.weight > 0) & (moments.m2 < moments.weight * SAFE_SMALL)
+        )
+    if not suspect.any():
+        return moments
+    n_features = X.shape[1]
+    origin = np.broadcast_to(moments.origin, (n_features,)).astype(np.float64)
+    unit = np.broadcast_to(moments.unit, (n_features,)).astype(np.float64)
+    mean, m2 = moments.mean.copy(), moments.m2.copy()
+    for j in np.flatnonzero(suspect):
+        values = np.asarray(X[:, j], dtype=np.float64)
+        observed = ~np.isnan(values)
+        if sample_weight is not None:
+            observed &= sample_weight > 0
+        values = values[observed]
+        weight = None if sample_weight is None else sample_weight[observed]
+        with np.errstate(over="ignore", invalid="ignore"):
+            deviation = values - origin[j]
+            largest = np.max(np.abs(deviation))
+        if largest == 0:
+            continue  # exactly constant: nothing was lost
+        rebase = not (np.isfinite(largest) and np.isfinite(origin[j]))
+        if rebase:  # the origin is too far from the values to subtract them
+            origin[j], deviation = 0.0, values
+            largest = np.max(np.abs(values))
+        scale = power_of_two(largest)
+        weight_scale = 1.0 if weight is None else power_of_two(weight.max())
+        part = _dense_moments(
+            (deviation / scale)[:, None],
+            None if weight is None else weight / weight_scale,
+            origin=np.zeros(1),
+        )
+        # m2 counts the weights divided by 2**k: half of k goes into the unit.
+        half = np.ldexp(1.0, -(-np.frexp(weight_scale)[1] // 2))
+        unit[j] = scale * half
+        mean[j] = part.mean[0] / half
+        m2[j] = part.m2[0] * weight_scale / (half * half)
+        if rebase:  # to the (rounded) mean, near the data for later batches
+            origin[j], mean[j] = part.mean[0] * scale, 0.0
+    return Moments(weight=moments.weight, mean=mean, m2=m2, origin=origin, unit=unit)
 
 
 def merge_pairwise(parts):
@@ -380,33 +541,16 @@ def exponential_moving_update(mean, var, batch, momentum):
 
     Returns the new ``(mean, var)``; the inputs are not modified.
     """
-    batch_var = batch.unbiased_var
+    batch_mean, batch_var = batch.observed_mean, batch.unbiased_var
     fresh = np.isnan(var)
     informative = batch.weight > 1
-    new_mean = (1.0 - momentum) * mean + momentum * batch.mean
+    new_mean = (1.0 - momentum) * mean + momentum * batch_mean
     new_var = (1.0 - momentum) * var + momentum * batch_var
     if informative.all() and not fresh.any():  # the usual case, in fewer steps
         return new_mean, new_var
-    new_mean = np.where(fresh, batch.mean, new_mean)
+    new_mean = np.where(fresh, batch_mean, new_mean)
     new_var = np.where(fresh, batch_var, new_var)
     return np.where(informative, new_mean, mean), np.where(informative, new_var, var)
-
-
-def safe_scale(var, mean, weight, eps):
-    """Standard deviation used to divide by: ``sqrt(var + eps)``.
-
-    With ``eps == 0``, a feature whose variance is within the rounding error
-    of the moment computation of zero is constant and gets scale 1, so it is
-    centred but not blown up. The bound ``n * u * var + (n * mean * u) ** 2``
-    (u the float64 unit roundoff) is the error bound of the corrected
-    two-pass algorithm (Chan, Golub & LeVeque 1983) that scikit-learn also
-    uses; the blocked, pairwise-merged moments here stay within it.
-    """
-    if eps > 0:
-        return np.sqrt(var + eps)
-    u = np.finfo(np.float64).eps
-    constant = var <= weight * u * var + (weight * mean * u) ** 2
-    return np.where(constant, 1.0, np.sqrt(var))
 
 
 def _safe_divide(numerator, denominator, where=None, fill=0.0):
@@ -418,6 +562,20 @@ def _safe_divide(numerator, denominator, where=None, fill=0.0):
     return np.divide(numerator, denominator, out=out, where=where)
 
 
+def _overflow_checked(kernel):
+    """Run a moments kernel without numpy's overflow warnings: an overflow
+    makes its moments non-finite, which :func:`_rescued` looks for and
+    repairs, exactly."""
+
+    @functools.wraps(kernel)
+    def quiet(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return kernel(*args, **kwargs)
+
+    return quiet
+
+
+@_overflow_checked
 def _block_moments(block, sample_weight, origin, work):
     """Moments of one block of rows, measured from ``origin``.
 
@@ -457,6 +615,7 @@ def _block_moments(block, sample_weight, origin, work):
         weight=np.full(n_features, float(n_rows)),
         mean=shift + sums / n_rows,
         m2=np.maximum(m2, 0.0),
+        origin=origin,
     )
 
 
@@ -496,6 +655,7 @@ def refuse_infinity(X):
     assert_all_finite(X, allow_nan=True, input_name="X")
 
 
+@_overflow_checked
 def _dense_moments(X, sample_weight, origin=None):
     # Corrected two-pass algorithm on one block: the mean, then the centred
     # sum of squares minus the (ideally zero) squared residual sum, which
@@ -533,8 +693,14 @@ def _dense_moments(X, sample_weight, origin=None):
     residual = weighted.sum(axis=0)
     m2 = np.einsum("ij,ij->j", weighted, deviation)
     m2 -= _safe_divide(residual * residual, weight)
-    mean += _safe_divide(residual, weight)
-    return Moments(weight=weight, mean=mean, m2=np.maximum(m2, 0.0))
+    refinement = _safe_divide(residual, weight)
+    if origin is None:
+        # The first-pass mean is the origin and the refinement the mean from
+        # it: the digits the refinement adds would be rounded away in a sum.
+        return Moments(weight=weight, mean=refinement, m2=np.maximum(m2, 0.0), origin=mean)
+    return Moments(
+        weight=weight, mean=mean + refinement, m2=np.maximum(m2, 0.0), origin=origin
+    )
 
 
 def _sparse_moments(X, sample_weight):
@@ -587,7 +753,7 @@ def _block_scatter(X, sample_weight, origin):
         if weight == 0:
             n_features = X.shape[1]
             return Scatter(
-                0.0, np.zeros(n_features), np.zeros((n_features, n_features))
+                0.0, np.zeros(n_features), np.zeros((n_features, n_features)), origin
             )
         shift = 0.0
         column_sum, product = _sum_and_product(deviation, sample_weight)
@@ -602,7 +768,12 @@ def _block_scatter(X, sample_weight, origin):
         # outer(sum, sum) are exactly symmetric.
         matrix = (product + product.T) / 2.0
         matrix -= np.outer(column_sum, column_sum) / weight
-        return Scatter(weight=weight, mean=shift + column_sum / weight, matrix=matrix)
+        return Scatter(
+            weight=weight,
+            mean=shift + column_sum / weight,
+            covariance=matrix / weight,
+            origin=origin,
+        )
 
 
 def _sum_and_product(deviation, sample_weight):

@@ -8,9 +8,15 @@ from sklearn.base import (
 )
 
 from ._affine import linear_forward, linear_inverse
-from ._array_api import count_positive, follows_namespace, foreign_namespace
+from ._array_api import (
+    as_host,
+    count_positive,
+    follows_namespace,
+    foreign_namespace,
+    like,
+)
 from ._dask import maps_dask_chunks
-from ._stats import Scatter, from_batch_about
+from ._stats import Scatter
 from ._validation import (
     check_bool,
     check_fitted,
@@ -23,6 +29,14 @@ from ._validation import (
     validate_inverse_input,
 )
 from ._whitening import METHODS, whitening
+
+# The attributes derived from the statistics, lazily after partial_fit.
+_DERIVED = (
+    "whitening_matrix_",
+    "dewhitening_matrix_",
+    "components_",
+    "explained_variance_",
+)
 
 
 class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -225,11 +239,18 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self._check_params()
         with rollback_on_error(self):
             self._update(X, sample_weight, reset=True)
+            self._derive()
         return self
 
     @follows_namespace
     def partial_fit(self, X, y=None, sample_weight=None):
-        """Merge a batch into the mean and covariance, and update the map.
+        """Merge a batch into the mean and covariance.
+
+        The whitening map is derived from them when it is next needed (by
+        :meth:`transform`, or by reading an attribute such as
+        ``whitening_matrix_``), so that batches with fewer rows than
+        features can be streamed, and a warning about null directions
+        comes once, not with every batch.
 
         Parameters
         ----------
@@ -253,7 +274,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             self._update(X, sample_weight, reset=not hasattr(self, "_scatter"))
         return self
 
-    @maps_dask_chunks(n_outputs=lambda whitener: whitener.n_components_)
+    @maps_dask_chunks(n_outputs=lambda whitener: whitener.whitening_matrix_.shape[1])
     @follows_namespace
     def transform(self, X, copy=None):
         """Whiten X: ``(X - mean_) @ whitening_matrix_``.
@@ -278,7 +299,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             X, shift=self.mean_, matrix=self.whitening_matrix_, out=out
         )
 
-    @maps_dask_chunks(n_inputs=lambda whitener: whitener.n_components_)
+    @maps_dask_chunks(n_inputs=lambda whitener: whitener.dewhitening_matrix_.shape[0])
     @follows_namespace
     def inverse_transform(self, X, copy=None):
         """Map whitened data back: ``X @ dewhitening_matrix_ + mean_``.
@@ -363,32 +384,55 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         n_components = self._check_n_components(X.shape[1])
         # As in BatchStandardizer: statistics kept about a fixed point near
         # the data keep every digit of their means across merges.
-        batch, origin = from_batch_about(
-            Scatter, X, sample_weight, None if reset else self._origin
+        batch = Scatter.from_batch(
+            X, sample_weight, None if reset else self._scatter.origin
         )
-        if not np.isfinite(batch.matrix).all():
+        if not np.isfinite(batch.covariance).all():
             # A NaN or infinity in X makes the scatter non-finite: X is read
             # once for both.
             refuse_non_finite(self, X)
         scatter = batch if reset else self._scatter.merge(batch)
-        covariance = scatter.covariance
-        maps = whitening(covariance, self.method, n_components, self.eps)
-
-        self._origin = origin
+        for name in _DERIVED:  # the map of the earlier state, if derived
+            self.__dict__.pop(name, None)
         self._scatter = scatter
-        self.mean_ = scatter.mean + origin
-        self.covariance_ = covariance
-        self.whitening_matrix_ = maps.matrix
-        self.dewhitening_matrix_ = maps.inverse
-        self.components_ = maps.components
-        self.explained_variance_ = maps.explained_variance
-        self.n_components_ = maps.matrix.shape[1]
+        self.mean_ = scatter.full_mean
+        self.covariance_ = scatter.covariance
+        self.n_components_ = (
+            n_components
+            if n_components is not None and self.method.startswith("pca")
+            else X.shape[1]
+        )
         weight = scatter.weight
         self.n_samples_seen_ = (
             int(weight)
             if sample_weight is None
             and (reset or isinstance(self.n_samples_seen_, int))
             else weight
+        )
+
+    def _derive(self):
+        """Derive the whitening map from the statistics, and publish it."""
+        n_samples = self.n_samples_seen_
+        maps = whitening(
+            as_host(self.covariance_),
+            self.method,
+            self.n_components,
+            self.eps,
+            mean=as_host(self.mean_),
+            n_samples=n_samples if isinstance(n_samples, int) else None,
+        )
+        derived = (maps.matrix, maps.inverse, maps.components, maps.explained_variance)
+        for name, value in zip(_DERIVED, derived, strict=True):
+            setattr(self, name, like(value, self.covariance_))
+
+    def __getattr__(self, name):
+        # Only for attributes not set: after partial_fit, the map is derived
+        # on first use.
+        if name in _DERIVED and "_scatter" in self.__dict__:
+            self._derive()
+            return self.__dict__[name]
+        raise AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}"
         )
 
     def _output(self, X, n_columns, copy):

@@ -31,9 +31,11 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
+import sklearn
 from scipy import linalg
 
 from ._blocks import one_blas_thread
+from ._numerics import EPS, is_constant, null_directions
 
 METHODS = ("zca", "pca", "cholesky", "zca_cor", "pca_cor")
 # Below this many features, LAPACK's decompositions gain nothing from BLAS
@@ -53,15 +55,21 @@ class Whitening:
     explained_variance: np.ndarray  # their eigenvalues, decreasing
 
 
-def whitening(covariance, method, n_components, eps):
+def whitening(covariance, method, n_components, eps, *, mean, n_samples=None):
     """The whitening map of ``method`` for a population covariance.
 
     ``n_components`` (None for all) keeps the leading principal directions:
     as output columns for ``pca``/``pca_cor``, as the directions a square
     (truncated) map acts on for ``zca``/``zca_cor``. ``eps`` is added to the
-    eigenvalues (to the covariance's diagonal for ``cholesky``). Directions
-    whose variance plus ``eps`` is zero up to rounding are mapped to 0, with a
-    warning, instead of being divided by a rounding error.
+    eigenvalues (to the covariance's diagonal for ``cholesky``).
+
+    Every decision is taken on the equilibrated problem, each feature
+    divided by its standard deviation, so that units never change it: which
+    features are constant (``mean`` gives their magnitude, see
+    :mod:`skbn._numerics`), which directions are null (mapped to 0, with a
+    warning, instead of being divided by a rounding error), and, for
+    ``cholesky``, whether the covariance is singular. ``n_samples`` (the
+    number of samples seen, when known) lets the messages name the cause.
     """
     n_features = covariance.shape[0]
     with (
@@ -69,26 +77,26 @@ def whitening(covariance, method, n_components, eps):
         if n_features < _THREADED_DECOMPOSITION_FEATURES
         else nullcontext()
     ):
-        return _whitening(covariance, method, n_components, eps)
+        return _whitening(covariance, method, n_components, eps, mean, n_samples)
 
 
-def _whitening(covariance, method, n_components, eps):
+def _whitening(covariance, method, n_components, eps, mean, n_samples):
     n_features = covariance.shape[0]
     k = n_features if n_components is None else n_components
-    std = None
-    target = covariance
+    std = np.sqrt(np.maximum(np.diag(covariance), 0.0))
+    constant = is_constant(std, mean)
+    cause = _cause(n_samples, n_features, constant)
     if method.endswith("_cor"):
-        # A constant feature has no correlation to speak of: dividing it by 1
-        # leaves a zero row in P, a null direction like any other.
-        variance = np.diag(covariance)
-        std = np.where(variance > 0, np.sqrt(np.maximum(variance, 0.0)), 1.0)
-        target = covariance / np.outer(std, std)
-    values, vectors = _eigh_decreasing(target)
-    null = _null_directions(values, eps)
-    if method == "cholesky":
-        matrix, inverse = _cholesky(covariance, eps, null)
+        scale = np.where(constant, 1.0, std)
+        values, vectors = _eigh_decreasing(_equilibrated(covariance, scale, constant))
+        null = null_directions(values, eps)
     else:
-        _warn_null(null[:k], n_features, eps)
+        scale = np.ones(n_features)
+        values, vectors, null = _covariance_eigen(covariance, std, constant, eps)
+    if method == "cholesky":
+        matrix, inverse = _cholesky(covariance, eps, null, cause)
+    else:
+        _warn_null(null[:k], n_features, eps, cause)
         shifted = values[:k] + eps
         with np.errstate(divide="ignore"):
             inv_sqrt = np.where(null[:k], 0.0, 1.0 / np.sqrt(shifted))
@@ -99,9 +107,8 @@ def _whitening(covariance, method, n_components, eps):
         if method.startswith("zca"):
             matrix = matrix @ kept.T
             inverse = kept @ inverse
-        if std is not None:
-            matrix = matrix / std[:, None]
-            inverse = inverse * std
+        matrix = matrix / scale[:, None]
+        inverse = inverse * scale
     return Whitening(
         matrix=matrix,
         inverse=inverse,
@@ -110,74 +117,134 @@ def _whitening(covariance, method, n_components, eps):
     )
 
 
+def _equilibrated(covariance, scale, constant):
+    """The covariance with each feature divided by ``scale``; constant
+    features (rounding noise) become exact null directions."""
+    equilibrated = covariance / np.outer(scale, scale)
+    equilibrated[constant, :] = 0.0
+    equilibrated[:, constant] = 0.0
+    return equilibrated
+
+
+def _covariance_eigen(covariance, std, constant, eps):
+    """Eigenvalues (decreasing) and eigenvectors of a covariance, accurate
+    for features of any units, and which directions are null.
+
+    A symmetric eigensolver finds each eigenvalue to within about ``n * u *
+    lambda_max``: enough when the covariance is well-conditioned. Otherwise
+    the rank comes from the correlation matrix, ``P = G diag(theta) G'``,
+    and the eigenpairs of the covariance, ``D P D = (D G theta^1/2)(...)'``
+    (``D`` the standard deviations), from the singular value decomposition
+    of that factor with its rows in decreasing order of ``D``, which keeps
+    the small eigenvalues' relative accuracy when features are in units
+    far apart.
+    """
+    n_features = covariance.shape[0]
+    values, vectors = _eigh_decreasing(covariance)
+    if not constant.any() and values[-1] >= 2.0 * values[0] * np.sqrt(
+        n_features * EPS
+    ):
+        # Then the correlation matrix is no worse conditioned than 1 /
+        # (4 n u): it has no null direction either.
+        return values, vectors, np.zeros(n_features, dtype=bool)
+    scale = np.where(constant, 1.0, std)
+    theta, basis = _eigh_decreasing(_equilibrated(covariance, scale, constant))
+    rank = int(np.sum(~null_directions(theta)))
+    factor = std[:, None] * (basis[:, :rank] * np.sqrt(theta[:rank]))
+    order = np.argsort(-std, kind="stable")
+    if rank:
+        left, singular, _ = np.linalg.svd(factor[order], full_matrices=True)
+    else:
+        left, singular = np.eye(n_features), np.zeros(0)
+    vectors = np.empty_like(left)
+    vectors[order] = left
+    values = np.zeros(n_features)
+    values[:rank] = singular**2
+    null = np.arange(n_features) >= rank
+    return values, _with_positive_diagonal(vectors), null & (eps <= values[0] * n_features * EPS)
+
+
 def _eigh_decreasing(symmetric):
     values, vectors = np.linalg.eigh(symmetric)
     values, vectors = values[::-1], vectors[:, ::-1]
+    # Rounding leaves tiny negative eigenvalues on singular matrices.
+    return np.maximum(values, 0.0), _with_positive_diagonal(vectors)
+
+
+def _with_positive_diagonal(vectors):
     # Kessy et al.'s convention: eigenvector matrices with a positive diagonal.
     # A zero on the diagonal has no sign; there the largest entry of the
     # column is made positive, so that the result does not depend on LAPACK.
     diagonal = np.diag(vectors)
     largest = vectors[np.abs(vectors).argmax(axis=0), np.arange(vectors.shape[1])]
     signs = np.where(np.where(diagonal == 0, largest, diagonal) < 0, -1.0, 1.0)
-    # Rounding leaves tiny negative eigenvalues on singular matrices.
-    return np.maximum(values, 0.0), vectors * signs
+    return vectors * signs
 
 
-def _null_directions(values, eps):
-    """Directions whose (regularized) variance is indistinguishable from 0.
-
-    The eigenvalues of a symmetric matrix are computed to within about
-    ``n * u * lambda_max`` (u the float64 unit roundoff); a direction whose
-    variance plus ``eps`` is below that is noise, and dividing by its square
-    root would blow the noise up. A useful ``eps`` lifts every direction
-    above it.
-    """
-    if values.size == 0:
-        return np.zeros(0, dtype=bool)
-    tolerance = values.size * np.finfo(np.float64).eps * values[0]
-    return values + eps <= tolerance
+def _cause(n_samples, n_features, constant):
+    """What makes a covariance singular, in words, for the messages."""
+    if n_samples is not None and n_samples <= n_features:
+        return (
+            f"fewer samples than features so far: {n_samples:g} samples span at "
+            f"most {max(n_samples - 1, 0):g} of the {n_features} dimensions"
+        )
+    if constant.any():
+        return f"constant feature(s) {np.flatnonzero(constant).tolist()}"
+    return "collinear features, e.g. a duplicated feature"
 
 
-def _warn_null(null, n_features, eps):
+def _warn_null(null, n_features, eps, cause):
     n_null = int(np.sum(null))
     if n_null:
         remedy = "pass eps > 0" if eps == 0 else f"pass an eps larger than {eps:g}"
         warnings.warn(
             f"The covariance has {n_null} direction(s) of numerically zero "
-            f"variance among the {null.size} whitened ({n_features} features: the "
-            "data are rank-deficient, e.g. a duplicated or constant feature). They "
-            f"are mapped to 0; {remedy} to regularize instead.",
+            f"variance among the {null.size} whitened ({n_features} features; "
+            f"cause: {cause}). They are mapped to 0; {remedy} to regularize "
+            "instead.",
             UserWarning,
             stacklevel=_first_frame_outside_skbn(),
         )
 
 
-def _cholesky(covariance, eps, null):
+def _cholesky(covariance, eps, null, cause):
+    """Cholesky whitening ``D^-1 L^-T`` from the factor ``L`` of the
+    equilibrated covariance ``D^-1 (Sigma + eps I) D^-1``: triangular like
+    the factor of ``Sigma`` itself (``D L``), and computed without units.
+    The covariance is singular where it has ``null`` directions (decided on
+    the correlation matrix, as for the other methods)."""
     remedy = "Pass eps > 0" if eps == 0 else f"Pass an eps larger than {eps:g}"
-    if np.any(null):
+    n_features = covariance.shape[0]
+    regularized = covariance + eps * np.eye(n_features)
+    scale = np.sqrt(np.maximum(np.diag(regularized), 0.0))
+    lower = None
+    if not null.any():
+        try:
+            lower = linalg.cholesky(
+                regularized / np.outer(scale, scale), lower=True
+            )
+        except linalg.LinAlgError:
+            pass
+    if lower is None:
         raise ValueError(
             "Cholesky whitening needs a positive definite covariance, but this one "
-            f"is singular ({int(np.sum(null))} direction(s) of numerically zero "
-            f"variance, e.g. a duplicated or constant feature). {remedy} to "
-            "regularize it, or use method='zca' or 'pca', which map such "
-            "directions to 0."
+            f"is singular (cause: {cause}). {remedy} to regularize it, or use "
+            "method='zca' or 'pca', which map null directions to 0."
         )
-    regularized = covariance + eps * np.eye(covariance.shape[0])
-    try:
-        lower = linalg.cholesky(regularized, lower=True)
-    except linalg.LinAlgError as exc:
-        raise ValueError(
-            "Cholesky whitening failed: the covariance is not numerically positive "
-            f"definite. {remedy} to regularize it."
-        ) from exc
-    inverse_lower = linalg.solve_triangular(lower, np.eye(lower.shape[0]), lower=True)
-    return inverse_lower.T, lower.T
+    inverse_lower = linalg.solve_triangular(lower, np.eye(n_features), lower=True)
+    return inverse_lower.T / scale[:, None], lower.T * scale
 
 
 def _first_frame_outside_skbn():
-    """The ``stacklevel`` that points a warning at the line that called skbn."""
-    package = os.path.dirname(os.path.abspath(__file__))
+    """The ``stacklevel`` that points a warning at the line that called skbn.
+
+    scikit-learn's frames are passed over too: its ``set_output`` wraps
+    ``transform``, which may derive a map (and warn) on first use.
+    """
+    packages = tuple(
+        os.path.dirname(os.path.abspath(path)) for path in (__file__, sklearn.__file__)
+    )
     frame, level = inspect.currentframe().f_back, 1
-    while frame is not None and frame.f_code.co_filename.startswith(package):
+    while frame is not None and frame.f_code.co_filename.startswith(packages):
         frame, level = frame.f_back, level + 1
     return level

@@ -436,10 +436,13 @@ def test_zero_diagonal_entry_makes_the_largest_entry_positive(rng):
 def test_rank_warning_points_at_the_callers_line(rng):
     X = make_data(rng, n_features=3)
     X = np.c_[X, X[:, 0]]
-    for call in ("fit", "partial_fit"):
-        with pytest.warns(UserWarning, match="zero") as record:
-            getattr(SVDWhitener(), call)(X)
-        assert record[0].filename == __file__
+    with pytest.warns(UserWarning, match="zero") as record:
+        SVDWhitener().fit(X)
+    assert record[0].filename == __file__
+    streamed = SVDWhitener().partial_fit(X)
+    with pytest.warns(UserWarning, match="zero") as record:
+        streamed.transform(X)
+    assert record[0].filename == __file__
 
 
 # --------------------------------------------------------------------------
@@ -485,12 +488,14 @@ def test_partial_fit_far_from_zero_keeps_covariance(rng):
 def test_one_row_batches_after_the_first(rng):
     X = make_data(rng, n_samples=12)
     est = SVDWhitener()
-    # Until 5 rows are in, the 4 x 4 covariance is singular, and says so.
+    # Until 5 rows are in, the 4 x 4 covariance is singular, and its map
+    # says so when it is derived.
+    est.partial_fit(X[:2])
     with pytest.warns(UserWarning, match="zero"):
-        est.partial_fit(X[:2])
+        est.whitening_matrix_
     for i in range(2, 12):
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore" if i < 4 else "error", UserWarning)
+            warnings.simplefilter("error", UserWarning)
             est.partial_fit(X[i : i + 1])
         assert est.n_samples_seen_ == i + 1
     assert_allclose(est.mean_, X.mean(axis=0), rtol=RTOL)
@@ -506,9 +511,15 @@ def test_first_partial_fit_needs_two_samples(rng):
         est.partial_fit(X[:1])
     with pytest.raises(NotFittedError):
         check_is_fitted(est)
-    with pytest.warns(UserWarning):  # 2 and 3 rows span a line, then a plane
+    # 2 and 3 rows span a line, then a plane: partial_fit only merges, and
+    # the map derived from them says so, once.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         est.partial_fit(X[:2]).partial_fit(X[2:3])
     assert est.n_samples_seen_ == 3
+    with pytest.warns(UserWarning, match="fewer samples than features") as record:
+        est.transform(X)
+    assert len(record) == 1
 
 
 def test_fit_forgets_earlier_state(rng):

@@ -1,0 +1,113 @@
+"""What skbn calls zero, constant and out of range: its numerical policy, in one place.
+
+Every estimator asks this module, and only this module, whether a spread is
+real or rounding noise, whether a direction of a covariance is null, and how
+to bring extreme magnitudes into range. The definitions, and why they hold:
+
+Constant
+    A feature is constant when its spread is within the rounding of its
+    magnitude: ``spread <= CONSTANT_ULPS * u * magnitude``, with ``u`` the
+    float64 machine epsilon (2.2e-16), the spread a standard deviation (or a
+    range, for extrema) and the magnitude the largest absolute value the
+    statistic knows of (``|mean|`` for moments, ``max(|min|, |max|)`` for
+    extrema). Values that differ by a few units in the last place are what
+    rounding makes of one number (``0.1 + 0.2`` and ``0.3``); they carry no
+    information to scale up. The test does not depend on the number of
+    rows: skbn keeps its moments about a point near the data (see
+    :mod:`skbn._stats`), so the error of a computed standard deviation is a
+    few ulps of the spread itself, not ``n * u * |mean|`` as for sums about
+    zero. scikit-learn's bound ``var <= n * u * var + (n * mean * u) ** 2``
+    was written for the latter and, over a long stream of ``1e9 + N(0, 1)``,
+    calls a unit-variance feature constant. numpy's own ``np.var`` of a
+    constant column is within about 2 ulps, hence 4.
+
+Null direction
+    A whitening map is decided on the equilibrated covariance (the
+    correlation matrix, each feature divided by its standard deviation), so
+    that units never change an outcome. Its eigenvalues are computed to
+    within about ``n * u * lambda_max`` (``lambda_max >= 1`` there); a
+    direction below that is indistinguishable from zero.
+
+Extreme magnitudes
+    Squares of values beyond about 1e154 overflow float64 and squares of
+    spreads below about 1e-154 underflow. Dividing a column by a power of two
+    is exact, so moments are computed on rescaled values where needed and
+    carried with their power-of-two ``unit`` (:func:`power_of_two`);
+    standard deviations then stay exact even where a variance is beyond
+    float64's range.
+"""
+
+import numpy as np
+
+EPS = np.finfo(np.float64).eps
+CONSTANT_ULPS = 4.0
+# Variances below this (about 1e-290) lose digits to gradual underflow when
+# their squared deviations are summed; values above SAFE_LARGE (about 1e150)
+# may overflow when squared. Both leave a wide margin to float64's limits.
+SAFE_SMALL = 2.0**-964
+SAFE_LARGE = 2.0**500
+
+
+def is_constant(spread, magnitude):
+    """Whether a spread is rounding noise of its magnitude (elementwise)."""
+    return np.asarray(spread) <= CONSTANT_ULPS * EPS * np.abs(magnitude)
+
+
+def scale_from_variance(var, mean, eps, std=None):
+    """The standard deviation to divide by: ``sqrt(var + eps)``.
+
+    With ``eps == 0`` a constant feature (see :func:`is_constant`) gets 1, so
+    that it is centred but not blown up. ``std``, when given, is the exact
+    standard deviation, which stays finite where ``var`` overflows (or
+    underflows): it is used there.
+    """
+    std = np.sqrt(var) if std is None else std
+    if eps > 0:
+        with np.errstate(over="ignore"):
+            scale = np.sqrt(var + eps)
+        return np.where(np.isfinite(var) & (var > 0), scale, np.hypot(std, np.sqrt(eps)))
+    scale = np.where(np.isfinite(var) & (var > 0), np.sqrt(var), std)
+    return np.where(is_constant(std, mean) | (scale == 0), 1.0, scale)
+
+
+def null_directions(values, eps=0.0):
+    """Directions whose eigenvalue (plus ``eps``) is zero up to rounding.
+
+    ``values`` are the decreasing eigenvalues of an equilibrated matrix,
+    computed to within about ``n * u * values[0]``; an ``eps`` above that
+    lifts every direction out of the null space.
+    """
+    if values.size == 0:
+        return np.zeros(0, dtype=bool)
+    return values + eps <= values.size * EPS * values[0]
+
+
+def power_of_two(values):
+    """The power of two at or above each of ``values`` (> 0), as float64.
+
+    Dividing by it brings a value into ``[0.5, 1]`` exactly.
+    """
+    return np.ldexp(1.0, np.frexp(np.asarray(values, dtype=np.float64))[1])
+
+
+def check_representable_variance(moments, holder):
+    """Raise a ValueError where a batch's variance is beyond float64's range.
+
+    For statistics that must store a variance (``holder`` names it, e.g.
+    BatchNorm's running ``var_``), rather than the exact moments, whose
+    standard deviation stays exact at any magnitude.
+    """
+    std, var = moments.std, moments.unbiased_var
+    with np.errstate(invalid="ignore"):
+        lost = (moments.weight > 1) & ~is_constant(std, moments.observed_mean)
+        lost &= np.isinf(var) | ((var < np.finfo(np.float64).tiny) & (std > 0))
+    if lost.any():
+        features = np.flatnonzero(lost)
+        raise ValueError(
+            f"{holder} stores variances in float64, but feature(s) "
+            f"{features.tolist()} have a standard deviation of about "
+            f"{std[features[0]]:.1e}, whose square is beyond float64's range "
+            "(squares overflow above about 1e154 and underflow below about "
+            "1e-154). Rescale X by a power of ten first, or use momentum=None, "
+            "whose exact statistics hold at any magnitude."
+        )
