@@ -6,6 +6,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from ._affine import affine_forward, affine_inverse
 from ._array_api import follows_namespace, foreign_namespace, total
 from ._dask import is_dask_array, maps_dask_chunks, refuse_non_finite_chunks
+from ._numerics import EPS, is_constant
 from ._stats import Extrema
 from ._validation import (
     check_bool,
@@ -68,11 +69,13 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ``data_range``.
 
     data_range_ : ndarray of shape (n_features,)
-        ``data_max_ - data_min_``.
+        ``data_max_ - data_min_``, the true range rounded to float64: ``inf``
+        where it is beyond float64's largest value (data spanning
+        ``[-1e308, 1e308]``), which ``scale_`` does not suffer from.
 
     scale_ : ndarray of shape (n_features,)
         ``(hi - lo) / data_range_``; ``hi - lo`` for a constant feature, which
-        therefore maps to ``lo``.
+        therefore maps to ``lo`` (see Notes).
 
     min_ : ndarray of shape (n_features,)
         ``lo - data_min_ * scale_``.
@@ -105,11 +108,30 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     NaN values are ignored when fitting and kept as NaN by :meth:`transform`;
     a feature missing from a whole batch takes its range from the other
-    batches. A feature whose range is zero (a constant) maps to ``lo``. Unlike
+    batches.
+
+    A constant feature maps to ``lo``. A learned feature is constant when its
+    range is within a few ulps of its largest ``|value|``,
+    ``range <= 4 * eps * max(|data_min_|, |data_max_|)`` (skbn's numerical
+    policy, with float64's ``eps``): such a range is rounding noise (``0.3``
+    against ``0.1 + 0.2``), and is divided by 1, as MinMaxScaler divides its
+    constant features, so that ``scale_`` is ``hi - lo`` and the noise maps
+    to ``lo``. ``data_range_`` keeps the true range. Where dividing by 1
+    would leave the noise far from ``lo`` (noise wider than ``10 * eps``,
+    such as 1e284 between values near 1e300, or values whose product with
+    ``hi - lo`` overflows) the divisor is larger, so that the noise spreads
+    over at most ``10 * eps * (hi - lo)``, MinMaxScaler's own bound. Unlike
     MinMaxScaler, which treats every range below ``10 * eps`` (about 2.2e-15)
-    as zero, a tiny range is scaled like any other: data measured in units of
-    1e-16 keeps its shape. Only a range so small that ``(hi - lo) / range``
-    overflows is treated as zero.
+    as zero whatever the values, a tiny range far above the rounding of its
+    values is scaled like any other: data measured in units of 1e-16 keeps
+    its shape. A range given as ``data_range`` is known, never noise. A range
+    so small that ``(hi - lo) / range`` overflows (a subnormal one) is
+    divided by 1 too.
+
+    A range beyond float64 (data spanning ``[-1e308, 1e308]``) is scaled
+    correctly: ``scale_`` is computed from halves of the extrema, which is
+    exact, while ``data_range_``, the true range rounded to float64, is
+    ``inf``.
 
     ``sample_weight`` only decides which rows count: a row of weight 0 is
     absent, and any positive weight is the same as 1 for the extrema (the
@@ -323,12 +345,9 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         n_samples = X.shape[0] if sample_weight is None else total(sample_weight)
 
         lo, hi = feature_range
-        data_range = extrema.max - extrema.min
-        with np.errstate(divide="ignore", over="ignore"):
-            scale = (hi - lo) / data_range
-        # A constant feature (a zero range, or one so small that its reciprocal
-        # overflows) is divided by 1 instead, so that it maps to lo.
-        scale[np.isinf(scale)] = hi - lo
+        scale, data_range = _scale_of(
+            extrema.min, extrema.max, lo, hi, learned=self.data_range is None
+        )
 
         self.data_min_ = extrema.min
         self.data_max_ = extrema.max
@@ -336,3 +355,57 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.scale_ = scale
         self.min_ = lo - extrema.min * scale
         self.n_samples_seen_ = n_samples + (0 if reset else self.n_samples_seen_)
+
+
+# MinMaxScaler's threshold for a constant range, hence the widest spread of
+# its constant features, divided by 1 (see _scale_of).
+_NOISE_SPREAD = 10 * EPS
+
+
+def _scale_of(data_min, data_max, lo, hi, *, learned):
+    """``scale_`` and ``data_range_`` of the map onto ``(lo, hi)``, per feature.
+
+    ``data_range_`` is ``data_max - data_min`` rounded to float64: infinity
+    where the true range is beyond float64's largest value. The scale is
+    computed from halves there,
+    ``((hi - lo) / 2) / (data_max / 2 - data_min / 2)``, the same quotient
+    without the overflow (halving a normal number is exact, and extrema whose
+    difference overflows are normal).
+
+    A ``learned`` range that is constant by the numerical policy (within a few
+    ulps of the feature's largest ``|value|``, see
+    :func:`skbn._numerics.is_constant`) is rounding noise. As in MinMaxScaler,
+    which divides its constant features by 1, the feature maps to ``lo``:
+    ``scale_`` is ``hi - lo``, except where dividing by 1 would not map it to
+    ``lo``. Noise wider than MinMaxScaler's threshold ``10 * eps`` (values
+    near 1e300 differ by 1e284) is divided by ``range / (10 * eps)``, so that
+    it spreads over ``10 * eps * (hi - lo)`` above ``lo`` at most, the bound
+    MinMaxScaler's constant features obey; and a feature so large that
+    ``x * (hi - lo)`` overflows is divided by its magnitude. A range given by
+    the user (``learned=False``) is never noise. Any range so small that
+    ``(hi - lo) / range`` overflows (a subnormal one, whose scale float64
+    cannot hold) is divided by 1 too.
+
+    Everything here is per feature: n_features values, whatever the rows.
+    """
+    with np.errstate(over="ignore"):
+        data_range = data_max - data_min
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        scale = (hi - lo) / data_range
+    overflowed = np.isinf(data_range)
+    if overflowed.any():
+        scale[overflowed] = ((hi - lo) / 2) / (
+            data_max[overflowed] / 2 - data_min[overflowed] / 2
+        )
+    if learned:
+        magnitude = np.maximum(np.abs(data_min), np.abs(data_max))
+        noise = is_constant(data_range, magnitude)
+        if noise.any():
+            magnitude = magnitude[noise]
+            divisor = np.maximum(1.0, data_range[noise] / _NOISE_SPREAD)
+            with np.errstate(over="ignore"):
+                huge = np.isinf(magnitude * (hi - lo))
+            divisor[huge] = np.maximum(divisor[huge], magnitude[huge])
+            scale[noise] = (hi - lo) / divisor
+    scale[np.isinf(scale)] = hi - lo
+    return scale, data_range

@@ -672,6 +672,285 @@ def test_subnormal_range_whose_reciprocal_overflows_is_constant():
 
 
 # --------------------------------------------------------------------------
+# Rounding noise and float64's limits (the numerical policy)
+# --------------------------------------------------------------------------
+# A learned range within a few ulps of the feature's largest |value| is
+# rounding noise: the feature maps to lo, as MinMaxScaler maps its constant
+# features. A range beyond float64 (data spanning [-1e308, 1e308]) is scaled
+# correctly. References: MinMaxScaler where it calls the feature constant
+# too, and the map written out (from halves of the extrema where the range
+# overflows).
+
+EPS = np.finfo(np.float64).eps
+
+
+def noise_tolerance(feature_range):
+    """How far from lo a noise feature may land, from the data alone.
+
+    MinMaxScaler's bound for its constant features (a range below 10 eps,
+    divided by 1): 10 eps (hi - lo); plus the rounding of ``x * scale_ +
+    min_`` where ``x * scale_`` is a few tens of (hi - lo) at most.
+    """
+    lo, hi = feature_range
+    return 64 * EPS * (hi - lo) + 4 * np.spacing(abs(lo))
+
+
+def halves_reference(X, feature_range, data_min, data_max):
+    """The min-max map written out from halves, which never overflow."""
+    X = np.asarray(X, dtype=np.float64)
+    lo, hi = feature_range
+    return (X / 2 - data_min / 2) / (data_max / 2 - data_min / 2) * (hi - lo) + lo
+
+
+def with_real_column(rng, column):
+    """``column`` (1-D) next to an ordinary feature, which must be unaffected."""
+    column = np.asarray(column, dtype=np.float64)
+    return np.column_stack([column, rng.normal(size=column.size) * 3.0 + 1.0])
+
+
+NOISE_COLUMNS = {
+    "0.3 vs 0.1+0.2": [0.3, 0.1 + 0.2, 0.3, 0.1 + 0.2],
+    **{
+        f"x, x(1+eps) at {x:g}": [x, x * (1 + EPS), x, x * (1 + EPS)]
+        for x in [1e-300, 1e-290, 1.0, -7.0]
+    },
+    "x(1-eps), x, x(1+eps) at 3": [3.0 * (1 - EPS), 3.0, 3.0 * (1 + EPS)],
+}
+
+
+@pytest.mark.parametrize("feature_range", FEATURE_RANGES)
+@pytest.mark.parametrize("column", NOISE_COLUMNS.values(), ids=NOISE_COLUMNS.keys())
+def test_rounding_noise_maps_to_lo_as_in_minmax_scaler(rng, column, feature_range):
+    lo, hi = feature_range
+    X = with_real_column(rng, column)
+    data_range = X[:, 0].max() - X[:, 0].min()
+    assert data_range > 0
+    est = MinMaxNormalizer(feature_range=feature_range).fit(X)
+    ref = MinMaxScaler(feature_range=feature_range).fit(X)
+    # MinMaxScaler calls these ranges (< 10 eps) constant and divides them by
+    # 1; so does the normalizer, bit for bit, keeping the true range.
+    assert est.data_range_[0] == data_range
+    assert est.scale_[0] == hi - lo
+    for name in ATTRIBUTES:
+        assert_array_equal(getattr(est, name), getattr(ref, name))
+    out = est.transform(X)
+    assert_array_equal(out, ref.transform(X))
+    assert_allclose(out[:, 0], lo, rtol=0, atol=noise_tolerance(feature_range))
+    assert_allclose(out[:, 1], minmax_reference(X, feature_range)[:, 1], atol=ATOL_OUT)
+
+
+@pytest.mark.parametrize("feature_range", [*FEATURE_RANGES, (-3.5, 1e10)])
+@pytest.mark.parametrize(
+    "column",
+    [
+        [1e300, 1e300 * (1 + EPS), 1e300 * (1 + 2 * EPS)],
+        [-4.5e15, -4.5e15 + 1.0, -4.5e15 + 2.0],
+        [8.0, np.nextafter(8.0, 9.0), np.nextafter(np.nextafter(8.0, 9.0), 9.0)],
+        [1e308, 1e308 * (1 + EPS), 1e308],
+        [1.5e308, 1.5e308, 1.5e308],
+    ],
+    ids=["1e300", "-4.5e15", "8", "1e308", "exact 1.5e308"],
+)
+def test_rounding_noise_of_large_values_maps_to_lo(rng, column, feature_range):
+    # MinMaxScaler's threshold, 10 eps, is absolute: it scales noise among
+    # values near 1e300 (a range of 1e284), or two ulps of 8 (3.6e-15), onto
+    # the whole feature_range, and divided by 1 such noise would land 1e284
+    # above lo; x * (hi - lo) may overflow near 1e308 (MinMaxScaler's output
+    # is NaN there). Written out, a constant feature is lo.
+    lo, hi = feature_range
+    X = with_real_column(rng, column)
+    est = MinMaxNormalizer(feature_range=feature_range).fit(X)
+    assert est.data_range_[0] == X[:, 0].max() - X[:, 0].min()
+    assert np.all(np.isfinite(est.scale_)) and np.all(est.scale_ > 0)
+    assert np.all(np.isfinite(est.min_))
+    out = est.transform(X)
+    assert np.all(np.isfinite(out))
+    assert_allclose(out[:, 0], lo, rtol=0, atol=noise_tolerance(feature_range))
+    assert_allclose(
+        out[:, 1],
+        minmax_reference(X[:, 1:], feature_range)[:, 0],
+        rtol=RTOL,
+        atol=1e-12 * hi,
+    )
+    # The map stays invertible: the data come back to within their noise.
+    back = est.inverse_transform(out)
+    assert_allclose(back[:, 0], X[:, 0], rtol=8 * EPS, atol=0)
+    assert_allclose(back[:, 1], X[:, 1], rtol=RTOL, atol=1e-12)
+
+
+@pytest.mark.parametrize("feature_range", FEATURE_RANGES)
+def test_rounding_noise_split_over_batches_maps_to_lo(rng, feature_range):
+    # Every batch alone is an exact constant; together they are noise.
+    lo, hi = feature_range
+    X = with_real_column(rng, [0.3, 0.3, 0.1 + 0.2, 0.3, 0.1 + 0.2, 0.1 + 0.2])
+    est = MinMaxNormalizer(feature_range=feature_range)
+    ref = MinMaxScaler(feature_range=feature_range)
+    for rows in (slice(0, 2), slice(2, 3), slice(3, 4), slice(4, 6)):
+        est.partial_fit(X[rows])
+        ref.partial_fit(X[rows])
+    one_shot = MinMaxNormalizer(feature_range=feature_range).fit(X)
+    for name in ATTRIBUTES:
+        assert_array_equal(getattr(est, name), getattr(one_shot, name))
+        assert_array_equal(getattr(est, name), getattr(ref, name))
+    assert est.data_range_[0] == (0.1 + 0.2) - 0.3
+    assert est.scale_[0] == hi - lo
+    out = est.transform(X)
+    assert_allclose(out[:, 0], lo, rtol=0, atol=noise_tolerance(feature_range))
+    assert_array_equal(out, ref.transform(X))
+
+
+@pytest.mark.parametrize("feature_range", FEATURE_RANGES)
+def test_stream_from_a_noise_first_batch_to_a_real_range(rng, feature_range):
+    # While the stream has seen only noise the feature maps to lo; once later
+    # batches bring a real range it is scaled as one fit on all the rows.
+    lo, hi = feature_range
+    first = with_real_column(rng, [1.0, 1.0 + EPS, 1.0 - EPS / 2])
+    later = with_real_column(rng, rng.uniform(-2.0, 4.0, size=12))
+    est = MinMaxNormalizer(feature_range=feature_range).partial_fit(first)
+    assert est.scale_[0] == hi - lo
+    assert_allclose(
+        est.transform(first)[:, 0],
+        lo,
+        rtol=0,
+        atol=noise_tolerance(feature_range),
+    )
+    for rows in (slice(0, 5), slice(5, 12)):
+        est.partial_fit(later[rows])
+    X = np.vstack([first, later])
+    ref = MinMaxScaler(feature_range=feature_range).fit(X)
+    for name in ATTRIBUTES:
+        assert_array_equal(getattr(est, name), getattr(ref, name))
+    assert_allclose(est.transform(X), minmax_reference(X, feature_range), atol=ATOL_OUT)
+
+
+@pytest.mark.parametrize("feature_range", FEATURE_RANGES)
+@pytest.mark.parametrize("unit", [1e-16, 1e-300])
+def test_tiny_real_range_keeps_its_shape(rng, unit, feature_range):
+    # A range far above the rounding of its values is real however small:
+    # values in units of 1e-16 near 0 are scaled, where MinMaxScaler's
+    # absolute threshold calls them constant.
+    column = unit * np.array([1.0, 5.0, 3.0, 2.0, 4.0])
+    X = with_real_column(rng, column)
+    est = MinMaxNormalizer(feature_range=feature_range)
+    for rows in (slice(0, 1), slice(1, 3), slice(3, 5)):
+        est.partial_fit(X[rows])
+    expected = minmax_reference(X, feature_range)
+    assert_allclose(est.scale_[0], (feature_range[1] - feature_range[0]) / (4 * unit))
+    assert_allclose(est.transform(X), expected, rtol=RTOL, atol=ATOL_OUT)
+    assert_allclose(est.inverse_transform(expected)[:, 0], column, rtol=1e-12)
+    if unit == 1e-16:
+        scaler_out = MinMaxScaler(feature_range=feature_range).fit_transform(X)
+        assert np.ptp(scaler_out[:, 0]) < 1e-14
+
+
+@pytest.mark.parametrize("clip", [False, True])
+@pytest.mark.parametrize("feature_range", FEATURE_RANGES)
+def test_range_beyond_float64_is_scaled(feature_range, clip):
+    lo, hi = feature_range
+    big = np.finfo(np.float64).max
+    X = np.array(
+        [
+            [-1e308, 0.0],
+            [1e308, 1.7e308],
+            [0.0, -1.7e308],
+            [5e307, 1.0],
+            [-1.5e307, -1e300],
+        ]
+    )
+    est = MinMaxNormalizer(feature_range=feature_range, clip=clip)
+    for rows in (slice(0, 1), slice(1, 3), slice(3, 5)):
+        est.partial_fit(X[rows])
+    data_min, data_max = X.min(axis=0), X.max(axis=0)
+    with np.errstate(over="ignore"):
+        assert_array_equal(est.data_range_, data_max - data_min)
+    assert np.all(np.isinf(est.data_range_))
+    assert_allclose(
+        est.scale_, ((hi - lo) / 2) / (data_max / 2 - data_min / 2), rtol=RTOL
+    )
+    assert np.all(np.isfinite(est.min_))
+    expected = halves_reference(X, feature_range, data_min, data_max)
+    out = est.transform(X)
+    assert_allclose(out, expected, rtol=0, atol=ATOL_OUT)
+    assert_allclose(out.min(axis=0), lo, atol=ATOL_OUT)
+    assert_allclose(out.max(axis=0), hi, atol=ATOL_OUT)
+    back = est.inverse_transform(expected)
+    assert np.all(np.isfinite(back))
+    assert_allclose(back, X, rtol=RTOL, atol=1e-12 * big)
+    # Beyond the fitted range: outside feature_range, unless clipped.
+    X_out = np.array([[1.5e308, -big], [-big, big]])
+    est_wide = MinMaxNormalizer(feature_range=feature_range, clip=clip).fit(X[:2])
+    expected_out = halves_reference(X_out, feature_range, X[:2].min(0), X[:2].max(0))
+    if clip:
+        expected_out = np.clip(expected_out, lo, hi)
+    assert_allclose(est_wide.transform(X_out), expected_out, rtol=0, atol=ATOL_OUT)
+
+
+@pytest.mark.parametrize("feature_range", FEATURE_RANGES)
+def test_data_range_beyond_float64_is_scaled(rng, feature_range):
+    lo, hi = feature_range
+    data_lo, data_hi = np.array([-1e308, 0.0]), np.array([1e308, 255.0])
+    X = np.column_stack([rng.uniform(-1, 1, 6) * 1e308, rng.uniform(0, 255, 6)])
+    est = MinMaxNormalizer(feature_range=feature_range, data_range=(data_lo, data_hi))
+    est.fit(X)
+    assert est.data_range_[0] == np.inf and est.data_range_[1] == 255.0
+    assert np.all(np.isfinite(est.min_))
+    expected = halves_reference(X, feature_range, data_lo, data_hi)
+    out = est.transform(X)
+    assert_allclose(out, expected, rtol=0, atol=ATOL_OUT)
+    assert_allclose(est.inverse_transform(out), X, rtol=1e-12, atol=1e-12 * 1e308)
+    ends = est.transform(np.array([data_lo, data_hi]))
+    assert_allclose(ends, [[lo, lo], [hi, hi]], rtol=0, atol=ATOL_OUT)
+
+
+def test_data_range_of_rounding_size_is_not_noise():
+    # A known range is never noise: only lo < hi is asked of it.
+    low, high = 0.3, 0.1 + 0.2
+    X = np.array([[low], [high], [low]])
+    est = MinMaxNormalizer(data_range=(low, high)).fit(X)
+    assert est.scale_[0] == 1.0 / (high - low)
+    assert_array_equal(est.transform(X)[:, 0], [0.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("feature_range", FEATURE_RANGES)
+def test_float32_through_noise_and_float64_limits(rng, feature_range):
+    lo, hi = feature_range
+    # Fitted on float64 rounding noise, a float32 batch maps to lo.
+    X = with_real_column(rng, [0.3, 0.1 + 0.2, 0.3])
+    est = MinMaxNormalizer(feature_range=feature_range).fit(X)
+    X32 = X.astype(np.float32)
+    out = est.transform(X32)
+    assert out.dtype == np.float32
+    ref = MinMaxScaler(feature_range=feature_range).fit(X)
+    tol = float32_tolerance(X32, est)
+    assert_allclose(out, ref.transform(X32.astype(np.float64)), rtol=0, atol=tol)
+    assert_allclose(out[:, 0], lo, rtol=0, atol=tol)
+    # Through a range beyond float64, float32 values (all within 3.4e38 of 0)
+    # map to the middle of feature_range.
+    wide = MinMaxNormalizer(feature_range=feature_range).fit([[-1e308], [1e308]])
+    values = np.array([[-3e38], [0.0], [1.0], [3e38]], dtype=np.float32)
+    out = wide.transform(values)
+    assert out.dtype == np.float32
+    expected = halves_reference(values, feature_range, -1e308, 1e308)
+    assert_allclose(out, expected, rtol=0, atol=float32_tolerance(values, wide))
+
+
+@pytest.mark.parametrize("feature_range", FEATURE_RANGES)
+def test_clip_on_noise_keeps_lo_and_clips_later_values(rng, feature_range):
+    lo, hi = feature_range
+    X = with_real_column(rng, [1.0, 1.0 + EPS, 1.0])
+    est = MinMaxNormalizer(feature_range=feature_range, clip=True).fit(X)
+    # A later value of the noise feature maps to lo + (x - data_min_) (hi - lo),
+    # as in MinMaxScaler, then clipped.
+    X_test = np.array([[1.0, 0.0], [1.0 + EPS, 0.0], [1.25, 0.0], [0.0, 0.0]])
+    out = est.transform(X_test)
+    expected = np.clip(lo + (X_test[:, 0] - 1.0) * (hi - lo), lo, hi)
+    assert_allclose(out[:, 0], expected, rtol=0, atol=noise_tolerance(feature_range))
+    ref = MinMaxScaler(feature_range=feature_range, clip=True).fit(X)
+    assert_allclose(out, ref.transform(X_test), rtol=0, atol=ATOL_OUT)
+    assert out[3, 0] == lo
+
+
+# --------------------------------------------------------------------------
 # sample_weight
 # --------------------------------------------------------------------------
 
