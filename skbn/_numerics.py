@@ -83,11 +83,12 @@ def null_directions(values, eps=0.0):
 
 
 def power_of_two(values):
-    """The power of two at or above each of ``values`` (> 0), as float64.
+    """The power of two at or below each of ``values`` (> 0), as float64.
 
-    Dividing by it brings a value into ``[0.5, 1]`` exactly.
+    Dividing by it brings a value into ``[1, 2)`` exactly; it is finite even
+    for the largest float.
     """
-    return np.ldexp(1.0, np.frexp(np.asarray(values, dtype=np.float64))[1])
+    return np.ldexp(0.5, np.frexp(np.asarray(values, dtype=np.float64))[1])
 
 
 def check_representable_variance(moments, holder):

@@ -498,7 +498,8 @@ def _rescued(X, sample_weight, moments):
             origin=np.zeros(1),
         )
         # m2 counts the weights divided by 2**k: half of k goes into the unit.
-        half = np.ldexp(1.0, -(-np.frexp(weight_scale)[1] // 2))
+        halved = np.frexp(weight_scale)[1] - 1  # weight_scale is 2**halved
+        half = np.ldexp(1.0, -(-halved // 2))
         unit[j] = scale * half
         mean[j] = part.mean[0] / half
         m2[j] = part.m2[0] * weight_scale / (half * half)
