@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
+    OneToOneFeatureMixin,
     TransformerMixin,
 )
 
@@ -28,7 +29,7 @@ from ._validation import (
     validate_batch,
     validate_inverse_input,
 )
-from ._whitening import METHODS, whitening
+from ._whitening import METHODS, ONE_TO_ONE_METHODS, whitening
 
 # The attributes derived from the statistics, lazily after partial_fit.
 _DERIVED = (
@@ -200,7 +201,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     >>> np.allclose(whitener.inverse_transform(Z), X)
     True
     >>> whitener.get_feature_names_out()
-    array(['svdwhitener0', 'svdwhitener1'], dtype=object)
+    array(['x0', 'x1'], dtype=object)
 
     PCA whitening keeps the leading components:
 
@@ -325,6 +326,31 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         out = self._output(X, self.n_features_in_, copy)
         return linear_inverse(
             X, shift=self.mean_, matrix=self.dewhitening_matrix_, out=out
+        )
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns.
+
+        ``"zca"``, ``"zca_cor"`` and ``"cholesky"`` map the i-th input to the
+        i-th output (its whitened version, most correlated with it), so the
+        outputs keep the input names; ``"pca"`` and ``"pca_cor"`` output
+        principal components, named ``svdwhitener0``, ``svdwhitener1``, ...
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input feature names; by default ``feature_names_in_``, or
+            ``x0``, ``x1``, ... when fitted without names.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            The output names.
+        """
+        if self.method in ONE_TO_ONE_METHODS:
+            return OneToOneFeatureMixin.get_feature_names_out(self, input_features)
+        return ClassNamePrefixFeaturesOutMixin.get_feature_names_out(
+            self, input_features
         )
 
     @property

@@ -38,6 +38,8 @@ from ._blocks import one_blas_thread
 from ._numerics import EPS, is_constant, null_directions
 
 METHODS = ("zca", "pca", "cholesky", "zca_cor", "pca_cor")
+# Output i of these is the whitened input i; the others output components.
+ONE_TO_ONE_METHODS = ("zca", "cholesky", "zca_cor")
 # Below this many features, LAPACK's decompositions gain nothing from BLAS
 # threads, which then stay awake, spinning, and slow down whatever runs next:
 # a 500,000 x 50 fit after another took 1.5 times as long. (At 1000 features

@@ -1139,9 +1139,28 @@ def test_copy_false_with_fewer_outputs_leaves_input_alone(rng):
     assert_array_equal(X_in, X)
 
 
-def test_get_feature_names_out(rng):
+@pytest.mark.parametrize("method", ["zca", "cholesky", "zca_cor"])
+def test_one_to_one_methods_keep_the_input_names(rng, method):
+    """Output i of these methods is input i whitened, the one most correlated
+    with it: it keeps input i's name, as OneToOneFeatureMixin's estimators do."""
+    pd = pytest.importorskip("pandas")
+    X = make_data(rng, n_features=4)
+    est = SVDWhitener(method=method).fit(X)
+    assert_array_equal(est.get_feature_names_out(), ["x0", "x1", "x2", "x3"])
+    truncated = method != "cholesky"
+    est = SVDWhitener(method=method, n_components=2 if truncated else None)
+    est.set_output(transform="pandas").fit(pd.DataFrame(X, columns=COLUMNS))
+    assert list(est.transform(pd.DataFrame(X, columns=COLUMNS)).columns) == COLUMNS
+    Z = np.asarray(est.transform(pd.DataFrame(X, columns=COLUMNS)))
+    if not truncated:
+        cross = (X - X.mean(axis=0)).T @ Z / X.shape[0]
+        assert np.all(np.diag(cross) > 0)
+
+
+@pytest.mark.parametrize("method", ["pca", "pca_cor"])
+def test_get_feature_names_out_of_components(rng, method):
     X = make_data(rng, n_features=5)
-    est = SVDWhitener().fit(X)
+    est = SVDWhitener(method=method).fit(X)
     assert_array_equal(
         est.get_feature_names_out(), [f"svdwhitener{i}" for i in range(5)]
     )
