@@ -9,7 +9,9 @@ unchanged: a 2-D float ndarray of the right width, with no feature names on
 either side. Such a batch only needs the finiteness check, and skipping the
 rest makes a call on a small batch several times cheaper. Anything else, and
 every batch that could raise or warn, takes scikit-learn's path, so errors and
-warnings are always scikit-learn's own.
+warnings are scikit-learn's own, with one addition: data that numpy would turn
+into floats though it is not numbers (strings of digits, dates, durations) is
+refused here, by name, where scikit-learn would convert it in silence.
 """
 
 import math
@@ -18,7 +20,7 @@ from contextlib import contextmanager
 
 import numpy as np
 from scipy import sparse
-from sklearn import get_config
+from sklearn import config_context, get_config
 from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
@@ -53,12 +55,22 @@ def check_real(value, name, *, low=None, high=None, low_inclusive=True):
     too_low = low is not None and (value < low if low_inclusive else value <= low)
     too_high = high is not None and value > high
     if not np.isfinite(value) or too_low or too_high:
-        bounds = "(" if not low_inclusive else "["
-        bounds += (
-            f"{'-inf' if low is None else low}, {'inf' if high is None else high}]"
-        )
+        bounds = _interval(low, high, low_inclusive=low_inclusive)
         raise ValueError(f"{name} must be a finite number in {bounds}, got {value!r}.")
     return value
+
+
+def _interval(low, high, *, low_inclusive):
+    """``[low, high]`` in interval notation, open at an infinite end.
+
+    An infinite end is never in the interval (the value must be finite), so
+    printing it closed would show a rejected value as allowed.
+    """
+    low = -math.inf if low is None else low
+    high = math.inf if high is None else high
+    left = "(" if math.isinf(low) or not low_inclusive else "["
+    right = ")" if math.isinf(high) else "]"
+    return f"{left}{low}, {high}{right}"
 
 
 def check_int(value, name, *, low):
@@ -136,12 +148,7 @@ def check_sample_weight(sample_weight, X):
 def _check_weights(sample_weight, n_samples):
     if sample_weight is None:
         return None
-    try:
-        weight = np.asarray(sample_weight, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"sample_weight must be an array of real numbers: {exc}"
-        ) from exc
+    weight = _real_weights(sample_weight)
     if weight.ndim == 0:
         weight = np.full(n_samples, weight)
     if weight.shape != (n_samples,):
@@ -149,15 +156,46 @@ def _check_weights(sample_weight, n_samples):
             f"sample_weight must have shape ({n_samples},), one weight per sample; "
             f"got shape {weight.shape}."
         )
-    if not np.all(np.isfinite(weight)):
+    # A sum is finite only if every term is: the common case reads the
+    # weights once.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(weight.sum())
+    if not math.isfinite(total) and not np.isfinite(weight).all():
         raise ValueError("sample_weight must be finite; it contains NaN or infinity.")
     if np.any(weight < 0):
         raise ValueError("sample_weight must be non-negative; got negative weights.")
+    if not math.isfinite(total):
+        raise ValueError(
+            "The total of sample_weight overflows float64 (it exceeds about "
+            "1.8e308). Only the ratios of the weights matter to the means and "
+            "variances, so divide them all by a common factor, such as their "
+            "maximum."
+        )
     if not np.any(weight > 0):
         raise ValueError(
             "sample_weight must not be all zero: at least one sample must count."
         )
     return weight
+
+
+def _real_weights(sample_weight):
+    """``sample_weight`` as float64, refusing what only converts by accident.
+
+    numpy turns strings of digits into numbers and drops an imaginary part
+    with no more than a warning; neither is a weight.
+    """
+    weight = np.asarray(sample_weight)
+    what = _not_numbers(weight)
+    if what is None and weight.dtype.kind == "c":
+        what = "complex numbers"
+    if what is not None:
+        raise ValueError(f"sample_weight must be real numbers; got {what}.")
+    try:
+        return np.asarray(weight, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"sample_weight must be an array of real numbers: {exc}"
+        ) from exc
 
 
 def validate_batch(
@@ -179,7 +217,13 @@ def validate_batch(
     ``copy=None``: the result is only read. ``copy=True`` or ``False``: it is
     to be transformed, into the array :func:`output_for` picks; with
     ``copy=False`` the result is writeable, and is X itself when X is a
-    writeable float64 or float32 ndarray.
+    writeable float64 or float32 ndarray. Any other X (a DataFrame, a list,
+    a read-only or an int array) is never written to: the result is then
+    memory of its own.
+
+    Strings, bytes, dates and durations are refused with a ValueError that
+    says so, even where numpy could make floats of them; a float32 polars
+    frame stays float32, as a float32 ndarray or pandas frame does.
 
     ``finite_checked_by_caller``: a plain float array skips the finiteness
     pass, because the caller's own pass over X (the statistics of a fit)
@@ -212,18 +256,23 @@ def validate_batch(
         return X
     if not accept_sparse:
         _reject_sparse(X, estimator)
+    readable, problem = _read_numbers(X)
     # scikit-learn's own check reads X once for both NaN and infinity, and
     # its message for NaN names the estimator and suggests an imputer.
-    return validate_data(
-        estimator,
-        X,
-        reset=reset,
-        dtype=FLOAT_DTYPES,
-        accept_sparse=("csr", "csc") if accept_sparse else False,
-        ensure_all_finite="allow-nan" if allow_nan else True,
-        copy=bool(copy),
-        force_writeable=copy is not None,
+    validated = _refuse_unless_numbers(
+        problem,
+        lambda: validate_data(
+            estimator,
+            readable,
+            reset=reset,
+            dtype=_accepted_dtypes(X),
+            accept_sparse=("csr", "csc") if accept_sparse else False,
+            ensure_all_finite="allow-nan" if allow_nan else True,
+            copy=bool(copy) and readable is X,
+            force_writeable=copy is True,
+        ),
     )
+    return _writeable(X, validated) if copy is False else validated
 
 
 def refuse_non_finite(estimator, X):
@@ -235,13 +284,30 @@ def refuse_non_finite(estimator, X):
     """
     if is_dask_array(X):
         refuse_non_finite_chunks(X, type(estimator).__name__)
-    assert_all_finite(
-        X, allow_nan=False, estimator_name=type(estimator).__name__, input_name="X"
-    )
+    elif not _all_finite(X):
+        # Looked for here rather than by assert_all_finite alone, which
+        # checks nothing under assume_finite=True: a NaN would then be
+        # reported as a value too large. Its message is still the one
+        # validation gives.
+        with config_context(assume_finite=False):
+            assert_all_finite(
+                X,
+                allow_nan=False,
+                estimator_name=type(estimator).__name__,
+                input_name="X",
+            )
     raise ValueError(
         "X has values too large for their squares to be summed in float64 "
         "(about 1e150 or more); rescale X first."
     )
+
+
+def _all_finite(X):
+    """Whether every value of X (numpy's or another namespace's) is finite."""
+    xp = foreign_namespace(X)
+    if xp is None:
+        return bool(np.isfinite(X).all())
+    return bool(xp.all(xp.isfinite(X)))
 
 
 def validate_inverse_input(
@@ -267,21 +333,25 @@ def validate_inverse_input(
         return X
     if not accept_sparse:
         _reject_sparse(X, estimator)
-    X = check_array(
-        X,
-        dtype=FLOAT_DTYPES,
-        accept_sparse=("csr", "csc") if accept_sparse else False,
-        ensure_all_finite="allow-nan" if allow_nan else True,
-        estimator=estimator,
-        copy=bool(copy),
-        force_writeable=copy is not None,
+    readable, problem = _read_numbers(X)
+    validated = _refuse_unless_numbers(
+        problem,
+        lambda: check_array(
+            readable,
+            dtype=_accepted_dtypes(X),
+            accept_sparse=("csr", "csc") if accept_sparse else False,
+            ensure_all_finite="allow-nan" if allow_nan else True,
+            estimator=estimator,
+            copy=bool(copy) and readable is X,
+            force_writeable=copy is True,
+        ),
     )
-    if X.shape[1] != expected:
+    if validated.shape[1] != expected:
         raise ValueError(
-            f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
-            f"expecting {expected} features as input."
+            f"X has {validated.shape[1]} features, but {type(estimator).__name__} "
+            f"is expecting {expected} features as input."
         )
-    return X
+    return _writeable(X, validated) if copy is False else validated
 
 
 def output_for(X, validated, *, copy):
@@ -289,7 +359,9 @@ def output_for(X, validated, *, copy):
 
     ``validated`` itself, unless it is the caller's X and ``copy`` is true:
     then a new array of the same dtype and memory layout, so that X is read
-    once instead of being copied first and then overwritten.
+    once instead of being copied first and then overwritten. With
+    ``copy=False``, validation returned X itself only for a writeable float
+    ndarray: memory of any other X was copied there.
     """
     if foreign_namespace(validated) is not None:
         return None  # maps of other namespaces return new arrays
@@ -339,6 +411,173 @@ def _passes_unchanged(
                 input_name=input_name,
             )
     return True
+
+
+# What numpy would turn into floats though it is not numbers, by dtype kind.
+_NOT_NUMBERS = {
+    "U": "strings",
+    "S": "bytes",
+    "M": "dates or times",
+    "m": "durations",
+}
+
+
+def _read_numbers(X):
+    """X as scikit-learn's validation is to read it, and why it is not numbers.
+
+    Returns ``(readable, problem)``: ``problem`` is None, or a phrase saying
+    what in X is not real numbers (strings, bytes, dates, durations) that
+    numpy would convert to floats all the same. A list or tuple is read into
+    an array here, once, to see what it holds: ``readable`` is then that new
+    array; otherwise it is X.
+    """
+    if isinstance(X, (list, tuple)):
+        try:
+            X = np.asarray(X)
+        except (TypeError, ValueError):
+            # Ragged or odd: scikit-learn's conversion says what is wrong.
+            return X, None
+        return X, _array_problem(X)
+    if isinstance(X, np.ndarray):
+        return X, _array_problem(X)
+    if _library(X) == "pandas" and hasattr(X, "columns"):
+        return X, _pandas_problem(X)
+    if _library(X) == "polars" and hasattr(X, "schema"):
+        return X, _polars_problem(X)
+    dtype = getattr(X, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind in _NOT_NUMBERS:
+        return X, f"got data of dtype {dtype} ({_NOT_NUMBERS[dtype.kind]})"
+    return X, None
+
+
+def _array_problem(X):
+    """What in the ndarray X is not numbers, as the error is to say it."""
+    what = _not_numbers(X)
+    if what is None:
+        return None
+    if X.dtype.kind == "O":
+        return f"got an array of dtype object holding {what}"
+    return f"got an array of dtype {X.dtype} ({what})"
+
+
+def _not_numbers(array):
+    """What a numpy array holds that is not numbers, or None.
+
+    An object array is read value by value, as its conversion would be:
+    numbers in it are fine (scikit-learn's ``check_dtype_object``), and other
+    objects are left to the conversion's own TypeError.
+    """
+    kind = array.dtype.kind
+    if kind == "O":
+        return _text_in(array.flat)
+    return _NOT_NUMBERS.get(kind)
+
+
+def _text_in(values):
+    """``"strings"`` or ``"bytes"`` if some value is one, else None."""
+    for value in values:
+        if isinstance(value, (str, bytes)):
+            return "strings" if isinstance(value, str) else "bytes"
+    return None
+
+
+def _pandas_problem(X):
+    """The first column of a pandas frame that is not numbers, and why."""
+    for position, (name, dtype) in enumerate(X.dtypes.items()):
+        kind = getattr(dtype, "kind", "O")
+        what = _NOT_NUMBERS.get(kind)
+        if kind == "O":  # object, pandas' strings, categories, ...
+            what = _text_in(X.iloc[:, position])
+        if what is not None:
+            return f"column {name!r} has dtype {dtype} ({what})"
+    return None
+
+
+def _polars_problem(X):
+    """The first column of a polars frame that is not numbers, and why."""
+    import polars as pl
+
+    for name, dtype in X.schema.items():
+        what = None
+        if dtype == pl.Duration:
+            what = "durations"
+        elif dtype.is_temporal():
+            what = "dates or times"
+        elif any(dtype == text for text in (pl.String, pl.Categorical, pl.Enum)):
+            what = "strings"
+        elif dtype == pl.Binary:
+            what = "bytes"
+        if what is not None:
+            return f"column {name!r} has dtype {dtype} ({what})"
+    return None
+
+
+def _refuse_unless_numbers(problem, validate):
+    """``validate()``'s result, unless ``problem`` says X is not numbers.
+
+    scikit-learn still reads such an X first: where it cannot convert it,
+    its own ValueError (which names the value) stands, and its bookkeeping
+    of feature names is that of any rejected batch; where it would make
+    floats of strings or dates in silence, or fails with a bare TypeError,
+    X is refused here, saying what it holds.
+    """
+    if problem is None:
+        return validate()
+    message = f"X must hold real numbers; {problem}. Convert it to numbers first."
+    try:
+        validate()
+    except TypeError as exc:
+        raise ValueError(message) from exc
+    raise ValueError(message)
+
+
+def _accepted_dtypes(X):
+    """The float dtypes validation may return X in.
+
+    scikit-learn reads no dtype from a polars frame, and so makes even an
+    all-Float32 one float64: that one is asked for as float32, as a float32
+    ndarray or pandas frame stays float32. A mix of dtypes becomes float64.
+    """
+    if _library(X) == "polars" and hasattr(X, "schema"):
+        import polars as pl
+
+        if all(dtype == pl.Float32 for dtype in X.schema.values()):
+            return np.float32
+    return FLOAT_DTYPES
+
+
+def _writeable(X, validated):
+    """``validated``, or a copy of it where ``copy=False`` must not write.
+
+    Only a float ndarray of the caller's is transformed in place. The data of
+    a DataFrame belongs to the frame and to every copy-on-write sibling that
+    shares it: pandas hands it out read-only for that reason (scikit-learn's
+    ``force_writeable`` would unmark it), polars' Arrow memory is immutable.
+    Sparse matrices are scaled in place, as scikit-learn's scalers do.
+    """
+    if sparse.issparse(validated):
+        return validated
+    if validated.flags.writeable and (
+        isinstance(X, np.ndarray) or not _may_view(X, validated)
+    ):
+        return validated
+    return validated.copy(order="K")
+
+
+def _may_view(X, validated):
+    """Whether ``validated``, read from X (not an ndarray), may be X's memory."""
+    if isinstance(X, (list, tuple)) or _library(X) == "polars":
+        return False  # a new array; polars hands out its own memory read-only
+    if _library(X) == "pandas" and hasattr(X, "iloc"):
+        # Without copy-on-write (pandas 2) a frame's view is writeable: where
+        # one of its columns lies tells whether the whole frame was viewed.
+        return np.may_share_memory(validated, X.iloc[:, 0].to_numpy())
+    return True
+
+
+def _library(X):
+    """The top-level package X's type comes from, without importing any."""
+    return type(X).__module__.partition(".")[0]
 
 
 class SparseInputError(TypeError, ValueError):
