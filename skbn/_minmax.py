@@ -388,18 +388,22 @@ def _scale_of(data_min, data_max, lo, hi, *, learned):
 
     Everything here is per feature: n_features values, whatever the rows.
     """
-    with np.errstate(over="ignore"):
-        data_range = data_max - data_min
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        data_range = data_max - data_min
         scale = (hi - lo) / data_range
+        magnitude = np.fmax(np.abs(data_min), np.abs(data_max)) if learned else None
+        noise = learned and is_constant(data_range, magnitude)
+        # scale * data_range is hi - lo, unless the range (or its reciprocal)
+        # left float64's range or a feature is unobserved.
+        usual = np.isfinite(scale * data_range).all() and not np.any(noise)
+    if usual:
+        return scale, data_range  # on every partial_fit
     overflowed = np.isinf(data_range)
     if overflowed.any():
         scale[overflowed] = ((hi - lo) / 2) / (
             data_max[overflowed] / 2 - data_min[overflowed] / 2
         )
     if learned:
-        magnitude = np.maximum(np.abs(data_min), np.abs(data_max))
-        noise = is_constant(data_range, magnitude)
         if noise.any():
             magnitude = magnitude[noise]
             divisor = np.maximum(1.0, data_range[noise] / _NOISE_SPREAD)

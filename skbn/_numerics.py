@@ -59,15 +59,16 @@ def scale_from_variance(var, mean, eps, std=None):
     With ``eps == 0`` a constant feature (see :func:`is_constant`) gets 1, so
     that it is centred but not blown up. ``std``, when given, is the exact
     standard deviation, which stays finite where ``var`` overflows (or
-    underflows): it is used there.
+    underflows): it is what is divided by then.
     """
-    std = np.sqrt(var) if std is None else std
+    if std is None:
+        std = np.sqrt(var)
     if eps > 0:
         with np.errstate(over="ignore"):
             scale = np.sqrt(var + eps)
-        return np.where(np.isfinite(var) & (var > 0), scale, np.hypot(std, np.sqrt(eps)))
-    scale = np.where(np.isfinite(var) & (var > 0), np.sqrt(var), std)
-    return np.where(is_constant(std, mean) | (scale == 0), 1.0, scale)
+        # Where var overflowed, eps is far below its rounding anyway.
+        return np.where(np.isinf(scale), std, scale)
+    return np.where(is_constant(std, mean), 1.0, std)
 
 
 def null_directions(values, eps=0.0):

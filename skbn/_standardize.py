@@ -64,8 +64,11 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     eps : float >= 0, default=0.0
         Added to ``var_`` under the square root. ``eps=1e-5`` reproduces
-        BatchNorm. With ``eps=0`` a feature whose variance is zero up to
-        rounding error gets ``scale_ = 1``, as in StandardScaler.
+        BatchNorm. With ``eps=0`` a constant feature gets ``scale_ = 1``, as
+        in StandardScaler: one whose standard deviation is within the
+        rounding of its mean, ``std <= 4 * 2.2e-16 * abs(mean_)``, whatever
+        the number of samples (such as a column of ``0.3`` and
+        ``0.1 + 0.2``). With ``eps > 0`` there is no such test.
 
     with_mean : bool, default=True
         Subtract the mean. ``False`` allows scipy.sparse CSR/CSC input, which
@@ -102,11 +105,16 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     var_ : ndarray of shape (n_features,)
         Per-feature variance: the population variance (ddof=0) of the data
         seen, or, with ``momentum``, the running average of unbiased batch
-        variances. Computed even when ``with_std=False``.
+        variances. Computed even when ``with_std=False``. With
+        ``momentum=None``, ``inf`` (or 0) for a feature whose variance is
+        beyond float64's range (a standard deviation above about 1e154, or
+        below about 1e-154); ``scale_`` is exact there.
 
     scale_ : ndarray of shape (n_features,)
-        What :meth:`transform` divides by: ``sqrt(var_ + eps)``, or 1 for a
-        constant feature when ``eps=0``. All ones when ``with_std=False``.
+        What :meth:`transform` divides by: ``sqrt(var_ + eps)`` (with
+        ``eps=0``, the exact standard deviation, also where ``var_`` is
+        ``inf`` or 0), or 1 for a constant feature when ``eps=0``. All ones
+        when ``with_std=False``.
 
     n_samples_seen_ : int, float or ndarray of shape (n_features,)
         Number of samples processed (the sum of the weights when
@@ -133,11 +141,32 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     -----
     Statistics are accumulated in float64 for float32 input too, block by
     block, each block by the corrected two-pass algorithm and the blocks and
-    batches merged pairwise (Chan, Golub & LeVeque 1983). Between calls the
-    moments are kept about a fixed point near the data, so that streaming
-    loses no digits even far from zero: on ``1e9 + N(0, 1)`` streamed in
-    1000-row batches ``var_`` stays within a few ulps of the exact value.
-    Output keeps the input's float dtype.
+    batches merged pairwise (Chan, Golub & LeVeque 1983). The moments of
+    each feature are kept about an origin near its data, set by the first
+    values that observe it (rows in which it is NaN or of weight 0 do not
+    count), in streams and in Dask chunks alike, so that no digits are lost
+    far from zero: on ``1e9 + N(0, 1)``, streamed in 1000-row batches,
+    fitted as a dask array, or first observed in a later batch, ``var_``
+    agrees with the exact value to about 1e-12 relative. Output keeps the
+    input's float dtype.
+
+    A feature is constant when its standard deviation is within four units
+    in the last place of its mean (``std <= 4 * 2.2e-16 * abs(mean_)``):
+    values that differ by so little are what rounding makes of one number.
+    The test does not grow with the number of samples, unlike
+    StandardScaler's, which calls ``1e9 + N(0, 1)`` constant after about
+    4.5e6 rows (or 1000 rows with weights of 1e4).
+
+    Squares overflow float64 above about 1e154 and underflow below about
+    1e-154. With ``momentum=None``, a dense feature whose squared deviations
+    leave that range is summed again divided by a power of two (which is
+    exact), so that ``mean_``, ``scale_`` and the output are as accurate as
+    for data of ordinary size (for data such as ``N(0, 1) * 1e200`` or
+    ``* 1e-200``, values up to 1.7e308, weights up to 1e300), while
+    ``var_`` is ``inf`` (or 0) where the variance is beyond float64's range.
+    With ``momentum``, whose ``var_`` must hold the variance, such a batch
+    raises a ValueError naming the features. Sample weights whose total
+    overflows float64 raise a ValueError.
 
     NaN values are ignored when fitting, per feature, and kept as NaN by
     :meth:`transform`. With ``momentum``, a batch in which a feature has fewer
@@ -336,8 +365,8 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 weighted=sample_weight is not None,
             )
             batch = self._update(X_valid, check_sample_weight(sample_weight, X_valid))
-        mean = batch.observed_mean
-        scale = scale_from_variance(batch.var, mean, self.eps, std=batch.std)
+        mean, var, std = batch.summary()
+        scale = scale_from_variance(var, mean, self.eps, std=std)
         affine = self._affine(mean, scale)
         if is_dask_array(X_valid):
             return map_rows(_forward_copy, X_valid, affine)
@@ -501,7 +530,7 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "by a common factor."
             )
         if self.momentum is None:
-            mean, var, std = moments.observed_mean, moments.var, moments.std
+            mean, var, std = moments.summary()
         else:
             check_representable_variance(batch, "With momentum, var_")
             mean, var = exponential_moving_update(

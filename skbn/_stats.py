@@ -48,6 +48,11 @@ _TALL_SCATTER_BATCH = 4
 _MIN_SCATTER_ROWS = 2048
 
 
+# The unit of moments that needed no rescaling: one object, so that a
+# check for it is an identity test.
+_UNIT = 1.0
+
+
 @dataclass(frozen=True)
 class Moments:
     """Per-feature weighted moments of the observed (non-NaN) values.
@@ -78,7 +83,7 @@ class Moments:
     mean: np.ndarray
     m2: np.ndarray
     origin: np.ndarray | float = 0.0
-    unit: np.ndarray | float = 1.0
+    unit: np.ndarray | float = _UNIT
 
     @classmethod
     def from_batch(cls, X, sample_weight=None, origin=None):
@@ -103,19 +108,21 @@ class Moments:
             return _rescued(X, sample_weight, _dense_moments(X, sample_weight))
         origin = _complete_origin(X, sample_weight, origin)
         if X.shape[0] <= n_rows:  # one block: spare small batches the machinery
-            moments = _block_moments(X, sample_weight, origin, np.empty(X.shape))
+            with _overflow_quiet():
+                moments = _block_moments(X, sample_weight, origin, np.empty(X.shape))
             return _rescued(X, sample_weight, moments)
 
         def moments_of(blocks):
-            return merge_pairwise(
-                _block_moments(
-                    X[rows],
-                    None if sample_weight is None else sample_weight[rows],
-                    origin,
-                    scratch(rows.stop - rows.start, X.shape[1]),
+            with _overflow_quiet():  # error states are each thread's own
+                return merge_pairwise(
+                    _block_moments(
+                        X[rows],
+                        None if sample_weight is None else sample_weight[rows],
+                        origin,
+                        scratch(rows.stop - rows.start, X.shape[1]),
+                    )
+                    for rows in blocks
                 )
-                for rows in blocks
-            )
 
         moments = merge_pairwise(map_row_blocks(moments_of, X.shape[0], n_rows))
         return _rescued(X, sample_weight, moments)
@@ -152,12 +159,22 @@ class Moments:
     def anchor(self):
         """The origin of each observed feature, NaN for the others: what the
         next batch is measured from (its own data decides the NaN ones)."""
+        if np.ndim(self.origin) and self.weight.min() > 0:
+            return self.origin  # the same array: merges then skip re-measuring
         return np.where(self.weight > 0, self.origin, np.nan)
 
     @property
     def observed_mean(self):
         """The mean, NaN for features without observed values."""
         return np.where(self.weight > 0, self.origin + self.mean * self.unit, np.nan)
+
+    def summary(self):
+        """``(observed_mean, var, std)``, in fewer steps where every feature
+        was observed in unit 1 (the usual case, on every partial_fit)."""
+        if self.unit is _UNIT and self.weight.min() > 0:
+            var = self.m2 / self.weight
+            return self.origin + self.mean, var, np.sqrt(var)
+        return self.observed_mean, self.var, self.std
 
     @property
     def var(self):
@@ -244,6 +261,8 @@ class Extrema:
         if X.shape[0] == 0:
             nothing = np.full(X.shape[1], np.nan)
             return cls(min=nothing, max=nothing.copy())
+        if X.shape[0] <= block_rows(X):  # one block: spare small batches the machinery
+            return _block_extrema(X)
         return merge_pairwise(
             map_row_blocks(
                 lambda blocks: merge_pairwise(
@@ -434,6 +453,8 @@ def reference_point(X, sample_weight=None):
 
 def _first_observed(X, sample_weight, columns):
     """The first observed value of each of ``columns`` of X (0 if none)."""
+    if not X.shape[0]:
+        return np.zeros(columns.size)
     values = np.asarray(X[:, columns], dtype=np.float64)
     observed = ~np.isnan(values)
     if sample_weight is not None:
@@ -447,9 +468,8 @@ def _complete_origin(X, sample_weight, origin):
     if origin is None:
         return reference_point(X, sample_weight)
     origin = np.asarray(origin, dtype=np.float64)
-    unknown = np.isnan(origin)
-    if unknown.any():
-        origin = np.where(unknown, reference_point(X, sample_weight), origin)
+    if math.isnan(origin.sum()):  # some entries are unknown
+        origin = np.where(np.isnan(origin), reference_point(X, sample_weight), origin)
     return origin
 
 
@@ -464,6 +484,11 @@ def _rescued(X, sample_weight, moments):
     """
     if X.dtype != np.float64:
         return moments
+    m2 = moments.m2
+    # An overflow makes m2 infinite or NaN, whatever it did to the mean; NaN
+    # fails every comparison.
+    if m2.min() >= SAFE_SMALL * moments.weight.max() and m2.max() < math.inf:
+        return moments  # the usual case, in three reductions
     with np.errstate(invalid="ignore"):
         suspect = ~(np.isfinite(moments.m2) & np.isfinite(moments.mean)) | (
             (moments.weight > 0) & (moments.m2 < moments.weight * SAFE_SMALL)
@@ -497,12 +522,13 @@ def _rescued(X, sample_weight, moments):
             None if weight is None else weight / weight_scale,
             origin=np.zeros(1),
         )
-        # m2 counts the weights divided by 2**k: half of k goes into the unit.
-        halved = np.frexp(weight_scale)[1] - 1  # weight_scale is 2**halved
-        half = np.ldexp(1.0, -(-halved // 2))
-        unit[j] = scale * half
-        mean[j] = part.mean[0] / half
-        m2[j] = part.m2[0] * weight_scale / (half * half)
+        # m2 counts the weights divided by 2**k: up to half of k goes into
+        # the unit (as far as the unit stays finite), the rest stays in m2.
+        k = np.frexp(weight_scale)[1] - 1
+        h = min(-(-k // 2), np.frexp(np.finfo(np.float64).max)[1] - np.frexp(scale)[1])
+        unit[j] = np.ldexp(scale, h)
+        mean[j] = np.ldexp(part.mean[0], -h)
+        m2[j] = np.ldexp(part.m2[0], k - 2 * h)
         if rebase:  # to the (rounded) mean, near the data for later batches
             origin[j], mean[j] = part.mean[0] * scale, 0.0
     return Moments(weight=moments.weight, mean=mean, m2=m2, origin=origin, unit=unit)
@@ -563,20 +589,24 @@ def _safe_divide(numerator, denominator, where=None, fill=0.0):
     return np.divide(numerator, denominator, out=out, where=where)
 
 
+def _overflow_quiet():
+    """numpy's error state for the moments kernels: an overflow makes their
+    moments non-finite, which :func:`_rescued` looks for and repairs,
+    exactly, so numpy need not warn about it."""
+    return np.errstate(over="ignore", invalid="ignore")
+
+
 def _overflow_checked(kernel):
-    """Run a moments kernel without numpy's overflow warnings: an overflow
-    makes its moments non-finite, which :func:`_rescued` looks for and
-    repairs, exactly."""
+    """Run a moments kernel in :func:`_overflow_quiet`."""
 
     @functools.wraps(kernel)
     def quiet(*args, **kwargs):
-        with np.errstate(over="ignore", invalid="ignore"):
+        with _overflow_quiet():
             return kernel(*args, **kwargs)
 
     return quiet
 
 
-@_overflow_checked
 def _block_moments(block, sample_weight, origin, work):
     """Moments of one block of rows, measured from ``origin``.
 
@@ -600,6 +630,15 @@ def _block_moments(block, sample_weight, origin, work):
     sums, squares = _sums_and_squares(work)
     if not math.isfinite(sums.sum()):  # missing values, or infinity
         return _dense_moments(block, None, origin)
+    if not math.isfinite(squares.sum() * (4.0 * n_rows)):
+        # Squares at float64's limit: _rescued recomputes these moments in a
+        # power-of-two unit; the steps below would only overflow.
+        return Moments(
+            weight=np.full(n_features, float(n_rows)),
+            mean=np.zeros(n_features),
+            m2=np.full(n_features, np.inf),
+            origin=origin,
+        )
     shift = 0.0
     if np.any(2.0 * sums * sums > n_rows * squares):
         # Deviations from the block mean, taken from the block itself: those
@@ -643,7 +682,9 @@ def _block_extrema(block):
         low, high = np.fmin.reduce(block, axis=0), np.fmax.reduce(block, axis=0)
     if np.isinf(low).any() or np.isinf(high).any():
         refuse_infinity(block)
-    return Extrema(min=low.astype(np.float64), max=high.astype(np.float64))
+    return Extrema(
+        min=low.astype(np.float64, copy=False), max=high.astype(np.float64, copy=False)
+    )
 
 
 def refuse_infinity(X):

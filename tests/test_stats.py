@@ -11,6 +11,7 @@ from scipy import sparse
 
 import skbn._stats
 from skbn._blocks import block_rows
+from skbn._numerics import scale_from_variance
 from skbn._stats import (
     _MIN_SCATTER_ROWS,
     Extrema,
@@ -19,7 +20,6 @@ from skbn._stats import (
     exponential_moving_update,
     merge_pairwise,
     reference_point,
-    safe_scale,
     scatter_blocking,
 )
 
@@ -64,7 +64,7 @@ def assert_moments_match(moments, weight, mean, m2, rtol=1e-12):
     seen = weight > 0
     assert_allclose(moments.weight, weight, rtol=rtol)
     assert_allclose(moments.observed_mean, mean, rtol=rtol, atol=1e-300)
-    assert_allclose(moments.mean[seen], mean[seen], rtol=rtol)
+    assert_allclose(moments.about(0.0).mean[seen], mean[seen], rtol=rtol)
     assert_allclose(moments.m2[seen], m2[seen], rtol=rtol, atol=1e-14)
     expected_var = np.full(weight.shape, np.nan)
     expected_var[seen] = m2[seen] / weight[seen]
@@ -100,7 +100,7 @@ def test_from_batch_dense_matches_numpy_mean_var_and_count(rng):
     X = make_data(rng)
     moments = Moments.from_batch(X)
     assert_array_equal(moments.weight, np.full(4, 60.0))
-    assert_allclose(moments.mean, np.average(X, axis=0), rtol=1e-13)
+    assert_allclose(moments.about(0.0).mean, np.average(X, axis=0), rtol=1e-13)
     assert_allclose(moments.observed_mean, X.mean(axis=0), rtol=1e-13)
     assert_allclose(moments.m2, 60 * np.var(X, axis=0), rtol=1e-12)
     assert_allclose(moments.m2, np.sum((X - X.mean(axis=0)) ** 2, axis=0), rtol=1e-12)
@@ -113,7 +113,7 @@ def test_from_batch_weighted_matches_np_average(rng):
     moments = Moments.from_batch(X, w)
     mean = np.average(X, axis=0, weights=w)
     assert_allclose(moments.weight, np.full(4, w.sum()), rtol=1e-14)
-    assert_allclose(moments.mean, mean, rtol=1e-13)
+    assert_allclose(moments.observed_mean, mean, rtol=1e-13)
     assert_allclose(
         moments.var, np.average((X - mean) ** 2, axis=0, weights=w), rtol=1e-12
     )
@@ -131,7 +131,7 @@ def test_from_batch_integer_weights_equal_repeated_rows(rng, missing):
     repeated = np.repeat(X, w, axis=0)
     moments = Moments.from_batch(X, w.astype(np.float64))
     assert_allclose(moments.weight, np.sum(~np.isnan(repeated), axis=0), rtol=0)
-    assert_allclose(moments.mean, np.nanmean(repeated, axis=0), rtol=1e-13)
+    assert_allclose(moments.observed_mean, np.nanmean(repeated, axis=0), rtol=1e-13)
     assert_allclose(moments.var, np.nanvar(repeated, axis=0), rtol=1e-12)
 
 
@@ -147,7 +147,7 @@ def test_from_batch_zero_weight_rows_count_as_absent(rng):
     kept, wk = X[~absent], w[~absent]
     mean = np.average(kept, axis=0, weights=wk)
     assert_allclose(moments.weight, np.full(4, wk.sum()), rtol=1e-14)
-    assert_allclose(moments.mean, mean, rtol=1e-13)
+    assert_allclose(moments.observed_mean, mean, rtol=1e-13)
     assert_allclose(
         moments.var, np.average((kept - mean) ** 2, axis=0, weights=wk), rtol=1e-12
     )
@@ -157,7 +157,7 @@ def test_from_batch_nan_matches_nanmean_nanvar_and_counts(rng):
     X = with_nans(rng, make_data(rng))
     moments = Moments.from_batch(X)
     assert_array_equal(moments.weight, np.sum(~np.isnan(X), axis=0))
-    assert_allclose(moments.mean, np.nanmean(X, axis=0), rtol=1e-13)
+    assert_allclose(moments.observed_mean, np.nanmean(X, axis=0), rtol=1e-13)
     assert_allclose(moments.var, np.nanvar(X, axis=0), rtol=1e-12)
     assert_allclose(
         moments.m2, np.nanvar(X, axis=0) * np.sum(~np.isnan(X), axis=0), rtol=1e-12
@@ -173,7 +173,7 @@ def test_from_batch_nan_with_weights_matches_np_average_per_feature(rng):
         x, wx = X[seen, j], w[seen]
         mean = np.average(x, weights=wx)
         assert_allclose(moments.weight[j], wx.sum(), rtol=1e-14)
-        assert_allclose(moments.mean[j], mean, rtol=1e-13)
+        assert_allclose(moments.observed_mean[j], mean, rtol=1e-13)
         assert_allclose(
             moments.var[j], np.average((x - mean) ** 2, weights=wx), rtol=1e-12
         )
@@ -234,7 +234,7 @@ def test_from_batch_larger_than_one_block_is_exact(weights, missing):
         mean = math.fsum(wx * x) / weight
         var = math.fsum(wx * (x - mean) ** 2) / weight
         assert_allclose(moments.weight[j], weight, rtol=1e-14)
-        assert_allclose(moments.mean[j], mean, rtol=1e-12)
+        assert_allclose(moments.observed_mean[j], mean, rtol=1e-12)
         assert_allclose(moments.var[j], var, rtol=1e-12)
 
 
@@ -248,7 +248,7 @@ def test_from_batch_large_offset_across_blocks_keeps_variance(rng):
     X = 1e9 + rng.normal(size=(200_000, 3))
     moments = Moments.from_batch(X)
     mean, var = fsum_mean_var(X)
-    assert_allclose(moments.mean, mean, rtol=1e-15)
+    assert_allclose(moments.observed_mean, mean, rtol=1e-15)
     assert_allclose(moments.var, var, rtol=1e-9)
 
 
@@ -289,7 +289,9 @@ def test_from_batch_sparse_counts_nan_only_where_stored(rng, fmt):
     S = sparse.csr_matrix(D).asformat(fmt)
     moments = Moments.from_batch(S)
     assert_array_equal(moments.weight, np.sum(~np.isnan(D), axis=0))
-    assert_allclose(moments.mean, np.nanmean(D, axis=0), rtol=1e-13, atol=1e-300)
+    assert_allclose(
+        moments.observed_mean, np.nanmean(D, axis=0), rtol=1e-13, atol=1e-300
+    )
     assert_allclose(moments.var, np.nanvar(D, axis=0), rtol=1e-12, atol=1e-300)
 
 
@@ -340,7 +342,7 @@ def test_from_batch_sparse_without_observed_stored_entries(fmt, content):
     S = sparse.csr_matrix(D).asformat(fmt)
     moments = Moments.from_batch(S)
     assert_array_equal(moments.weight, np.sum(~np.isnan(D), axis=0))
-    assert_array_equal(moments.mean, [0.0, 0.0])
+    assert_array_equal(moments.about(0.0).mean, [0.0, 0.0])
     assert_array_equal(moments.var, [0.0, 0.0])
 
 
@@ -376,7 +378,7 @@ def test_from_batch_sparse_large_offset_mean_as_accurate_as_dense(rng, fmt):
     X = 1e9 + rng.normal(size=(200_000, 2))
     mean, var = fsum_mean_var(X)
     moments = Moments.from_batch(sparse.csr_matrix(X).asformat(fmt))
-    assert_allclose(moments.mean, mean, rtol=1e-15)
+    assert_allclose(moments.observed_mean, mean, rtol=1e-15)
     assert_allclose(moments.var, var, rtol=1e-12)
 
 
@@ -515,17 +517,19 @@ def test_merge_does_not_modify_operands(rng):
     X[:20, 2] = np.nan
     a = Moments.from_batch(X[:20])
     b = Moments.from_batch(X[20:], rng.uniform(0.0, 2.0, size=X.shape[0] - 20))
-    before = [(m.weight.copy(), m.mean.copy(), m.m2.copy()) for m in (a, b)]
+    fields = ("weight", "mean", "m2", "origin")
+    before = [[np.copy(getattr(m, name)) for name in fields] for m in (a, b)]
     for m in (a, b):
-        for array in (m.weight, m.mean, m.m2):
-            array.setflags(write=False)
+        for name in fields:
+            if isinstance(getattr(m, name), np.ndarray):
+                getattr(m, name).setflags(write=False)
     a.merge(b)
     b.merge(a)
     merge_pairwise([a, b, a])
-    for m, (weight, mean, m2) in zip((a, b), before, strict=True):
-        assert_array_equal(m.weight, weight)
-        assert_array_equal(m.mean, mean)
-        assert_array_equal(m.m2, m2)
+    a.about(np.ones(4))
+    for m, saved in zip((a, b), before, strict=True):
+        for name, value in zip(fields, saved, strict=True):
+            assert_array_equal(getattr(m, name), value)
 
 
 def test_moments_is_frozen(rng):
@@ -547,9 +551,10 @@ def test_from_batch_about_origin_measures_the_mean_from_it(rng, missing):
     weight, mean, m2 = reference_moments(X)
     moments = Moments.from_batch(X, origin=origin)
     assert_allclose(moments.weight, weight, rtol=0)
+    assert_array_equal(moments.origin, origin)
     assert_allclose(moments.mean, mean - origin, rtol=1e-12, atol=1e-12)
     assert_allclose(moments.m2, m2, rtol=1e-12)
-    assert_allclose(moments.measured_from(-origin).mean, mean, rtol=1e-13)
+    assert_allclose(moments.about(0.0).mean, mean, rtol=1e-13)
 
 
 def test_moments_about_a_common_origin_merge_exactly_at_large_offset(rng):
@@ -560,6 +565,7 @@ def test_moments_about_a_common_origin_merge_exactly_at_large_offset(rng):
     state = Moments.from_batch(X[:1000], origin=origin)
     for start in range(1000, X.shape[0], 1000):
         state = state.merge(Moments.from_batch(X[start : start + 1000], origin=origin))
+    assert_array_equal(state.origin, origin)
     assert_allclose(state.var, ref_var, rtol=1e-13)
 
 
@@ -575,6 +581,7 @@ def test_moments_of_blocks_off_the_origin_keep_the_variance(rng, offset_in_sd, d
     ref_mean, ref_var = fsum_mean_var(X.astype(np.float64))
     origin = ref_mean - offset_in_sd * np.sqrt(ref_var)
     moments = Moments.from_batch(X, origin=origin)
+    assert_array_equal(moments.origin, origin)
     # A mean measured from a far origin keeps the absolute precision of the
     # distance between them, no more.
     ulps = 4 * np.finfo(np.float64).eps * (np.abs(ref_mean - origin) + ref_mean)
@@ -733,36 +740,35 @@ def test_exponential_moving_update_does_not_modify_inputs(rng):
 
 
 # ---------------------------------------------------------------------------
-# safe_scale
+# scale_from_variance
 
 
 @pytest.mark.parametrize("eps", [1e-5, 1e-3, 1.0])
-def test_safe_scale_with_eps_is_sqrt_var_plus_eps(rng, eps):
+def test_scale_from_variance_with_eps_is_sqrt_var_plus_eps(rng, eps):
     var = np.r_[0.0, 1e-30, rng.uniform(0.0, 10.0, size=5)]
     mean = rng.normal(size=7) * 1e3
-    weight = np.full(7, 100.0)
-    assert_allclose(safe_scale(var, mean, weight, eps), np.sqrt(var + eps), rtol=1e-15)
+    assert_allclose(scale_from_variance(var, mean, eps), np.sqrt(var + eps), rtol=1e-15)
 
 
-def test_safe_scale_exact_zero_variance_is_one():
+def test_scale_from_variance_exact_zero_variance_is_one():
     var = np.array([0.0, 4.0, 0.0, 2.25])
     mean = np.array([3.0, 1.0, 1e9, -7.0])
-    weight = np.array([10.0, 10.0, 5.0, 3.0])
-    assert_array_equal(safe_scale(var, mean, weight, 0.0), [1.0, 2.0, 1.0, 1.5])
+    assert_array_equal(scale_from_variance(var, mean, 0.0), [1.0, 2.0, 1.0, 1.5])
 
 
 @pytest.mark.parametrize("value", [14.62, 0.1, -3.3e-5, 1e9 + 0.3, 123456.789])
-def test_safe_scale_constant_feature_is_one(value):
+def test_scale_from_variance_constant_feature_is_one(value):
     """scikit-learn #17794: a constant column's computed variance may be tiny, not 0."""
     X = np.full((1000, 1), value)
     moments = Moments.from_batch(X)
     assert_array_equal(
-        safe_scale(moments.var, moments.mean, moments.weight, 0.0), [1.0]
+        scale_from_variance(moments.var, moments.observed_mean, 0.0, std=moments.std),
+        [1.0],
     )
     # numpy's own variance of the column, with its rounding residue, too
     var = np.array([np.var(X[:, 0])])
     mean = np.array([np.mean(X[:, 0])])
-    assert_array_equal(safe_scale(var, mean, np.array([1000.0]), 0.0), [1.0])
+    assert_array_equal(scale_from_variance(var, mean, 0.0), [1.0])
 
 
 def test_numpy_variance_of_14_62_column_is_not_exactly_zero():
@@ -770,20 +776,24 @@ def test_numpy_variance_of_14_62_column_is_not_exactly_zero():
     assert np.var(np.full(1000, 14.62)) > 0
 
 
-def test_safe_scale_tiny_but_real_variance_is_not_constant(rng):
+def test_scale_from_variance_tiny_but_real_variance_is_not_constant(rng):
     """scikit-learn #19726: data at 1e-13 scale has a real spread; keep its std."""
     X = 1e-13 * rng.normal(size=(1000, 1))
     moments = Moments.from_batch(X)
-    scale = safe_scale(moments.var, moments.mean, moments.weight, 0.0)
+    scale = scale_from_variance(
+        moments.var, moments.observed_mean, 0.0, std=moments.std
+    )
     assert_allclose(scale, X.std(axis=0), rtol=1e-12)
     assert scale[0] < 1e-12
 
 
-def test_safe_scale_small_variance_at_large_offset_is_not_constant(rng):
+def test_scale_from_variance_small_variance_at_large_offset_is_not_constant(rng):
     """1e6 + N(0, 1e-4): relative spread 1e-10 is far above rounding level."""
     X = 1e6 + 1e-4 * rng.normal(size=(1000, 1))
     moments = Moments.from_batch(X)
-    scale = safe_scale(moments.var, moments.mean, moments.weight, 0.0)
+    scale = scale_from_variance(
+        moments.var, moments.observed_mean, 0.0, std=moments.std
+    )
     _, var = fsum_mean_var(X)
     assert_allclose(scale, np.sqrt(var), rtol=1e-6)
 
@@ -1019,7 +1029,8 @@ def assert_scatter_match(scatter, weight, mean, matrix, rtol=1e-12):
     assert scatter.matrix.dtype == np.float64
     assert scatter.matrix.shape == matrix.shape
     assert_allclose(scatter.weight, weight, rtol=1e-14)
-    assert_allclose(scatter.mean, mean, rtol=rtol, atol=rtol * np.abs(mean).max())
+    absolute = scatter.about(0.0).mean
+    assert_allclose(absolute, mean, rtol=rtol, atol=rtol * np.abs(mean).max())
     assert_allclose(scatter.matrix, matrix, rtol=rtol, atol=rtol * scale)
     assert_allclose(
         scatter.covariance, matrix / weight, rtol=rtol, atol=rtol * scale / weight
@@ -1099,7 +1110,7 @@ def test_scatter_integer_weights_equal_repeated_rows(rng):
     repeated = np.repeat(X, w, axis=0)
     scatter = Scatter.from_batch(X, w.astype(np.float64))
     assert scatter.weight == w.sum()
-    assert_allclose(scatter.mean, repeated.mean(axis=0), rtol=1e-13)
+    assert_allclose(scatter.full_mean, repeated.mean(axis=0), rtol=1e-13)
     assert_allclose(
         scatter.covariance,
         np.cov(repeated.T, ddof=0),
@@ -1125,10 +1136,11 @@ def test_scatter_about_origin_measures_the_mean_from_it(rng, weights):
     origin = np.array([1.5, -49.0, 310.0, 0.0])
     weight, mean, matrix = reference_scatter(X, w)
     scatter = Scatter.from_batch(X, w, origin=origin)
-    assert_scatter_match(scatter, weight, mean - origin, matrix)
-    assert_allclose(scatter.measured_from(-origin).mean, mean, rtol=1e-13)
+    assert_scatter_match(scatter, weight, mean, matrix)
+    assert_array_equal(scatter.origin, origin)
+    assert_allclose(scatter.mean, mean - origin, rtol=1e-13)
     # Measuring from another origin moves the mean only.
-    moved = scatter.measured_from(np.array([1.0, 2.0, 3.0, 4.0]))
+    moved = scatter.about(origin + [1.0, 2.0, 3.0, 4.0])
     assert_allclose(moved.mean, mean - origin - [1.0, 2.0, 3.0, 4.0], rtol=1e-13)
     assert moved.weight == scatter.weight
     assert_array_equal(moved.matrix, scatter.matrix)
@@ -1174,7 +1186,7 @@ def test_scatter_far_from_zero_keeps_covariance(rng):
     ref_mean, ref_cov = fsum_covariance(Y)
     assert_allclose(ref_cov, mixing.T @ mixing, rtol=0.05, atol=0.02)
     assert scatter.weight == n_samples
-    assert_allclose(scatter.mean, offset + ref_mean, rtol=1e-15)
+    assert_allclose(scatter.full_mean, offset + ref_mean, rtol=1e-15)
     assert_allclose(scatter.covariance, ref_cov, rtol=1e-12, atol=1e-12 * ref_cov.max())
     # The same data streamed in chunks about a common origin.
     origin = reference_point(X[:1000])
@@ -1183,6 +1195,7 @@ def test_scatter_far_from_zero_keeps_covariance(rng):
         for start in range(0, n_samples, 1000)
     )
     streamed = merge_pairwise(chunks)
+    assert_array_equal(streamed.origin, origin)
     assert_allclose(streamed.mean + origin, offset + ref_mean, rtol=1e-15)
     assert_allclose(
         streamed.covariance, ref_cov, rtol=1e-12, atol=1e-12 * ref_cov.max()
@@ -1209,6 +1222,7 @@ def test_scatter_about_a_far_origin_keeps_covariance(rng, offset, n_samples, rto
     assert (n_samples > block_rows(X)) == (n_samples == 200_000)
     mean, covariance = fsum_covariance(X - offset)
     scatter = Scatter.from_batch(X, origin=np.zeros(3))
+    assert_array_equal(scatter.origin, np.zeros(3))
     assert scatter.weight == n_samples
     assert_allclose(scatter.mean, offset + mean, rtol=1e-15)
     assert_allclose(
@@ -1234,6 +1248,7 @@ def test_scatter_of_blocks_off_the_origin_keeps_covariance(rng, offset_in_sd):
     mean, covariance = fsum_covariance(Y)
     origin = 3.0 + mean - offset_in_sd * np.sqrt(np.diag(covariance))
     scatter = Scatter.from_batch(X, origin=origin)
+    assert_array_equal(scatter.origin, origin)
     # A mean measured from a far origin keeps the absolute precision of the
     # distance between them, no more.
     ulps = 4 * np.finfo(np.float64).eps * (np.abs(3.0 + mean - origin) + 3.0)
@@ -1327,14 +1342,14 @@ def test_scatter_of_single_rows_merged_one_by_one(rng):
     X = correlated_data(rng, n_samples=30, n_features=3)
     single = Scatter.from_batch(X[:1])
     assert single.weight == 1.0
-    assert_allclose(single.mean, X[0], rtol=1e-15)
+    assert_allclose(single.full_mean, X[0], rtol=1e-15)
     assert_array_equal(single.matrix, np.zeros((3, 3)))
     origin = X[0]
     running = Scatter.from_batch(X[:1], origin=origin)
     for row in X[1:]:
         running = running.merge(Scatter.from_batch(row[None, :], origin=origin))
     weight, mean, matrix = reference_scatter(X)
-    assert_scatter_match(running.measured_from(-origin), weight, mean, matrix)
+    assert_scatter_match(running.about(0.0), weight, mean, matrix)
 
 
 def test_block_rows_is_about_256k_values_in_multiples_of_128():
@@ -1413,19 +1428,22 @@ def test_scatter_merge_does_not_modify_operands(rng):
     X = correlated_data(rng, n_samples=60)
     a = Scatter.from_batch(X[:20])
     b = Scatter.from_batch(X[20:], rng.uniform(0.0, 2.0, size=40))
-    before = [(s.weight, s.mean.copy(), s.matrix.copy()) for s in (a, b)]
+    before = [
+        (s.weight, s.mean.copy(), s.covariance.copy(), s.origin.copy()) for s in (a, b)
+    ]
     for s in (a, b):
-        s.mean.setflags(write=False)
-        s.matrix.setflags(write=False)
+        for array in (s.mean, s.covariance, s.origin):
+            array.setflags(write=False)
     a.merge(b)
     b.merge(a)
     merge_pairwise([a, b, a])
     merge_pairwise(iter([b, a, b, a]))
-    a.measured_from(np.ones(4))
-    for s, (weight, mean, matrix) in zip((a, b), before, strict=True):
+    a.about(np.ones(4))
+    for s, (weight, mean, covariance, origin) in zip((a, b), before, strict=True):
         assert s.weight == weight
         assert_array_equal(s.mean, mean)
-        assert_array_equal(s.matrix, matrix)
+        assert_array_equal(s.covariance, covariance)
+        assert_array_equal(s.origin, origin)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -1446,7 +1464,13 @@ def test_scatter_from_batch_does_not_modify_read_only_input(rng, dtype):
 
 def test_scatter_is_frozen(rng):
     scatter = Scatter.from_batch(correlated_data(rng))
-    for name, value in [("weight", 1.0), ("mean", np.zeros(4)), ("matrix", None)]:
+    fields = [
+        ("weight", 1.0),
+        ("mean", np.zeros(4)),
+        ("covariance", np.zeros((4, 4))),
+        ("origin", np.zeros(4)),
+    ]
+    for name, value in fields:
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(scatter, name, value)
 
@@ -1506,7 +1530,7 @@ def test_scatter_is_exact_on_dyadic_data(weighted):
         assert halves[0].weight == halves[1].weight
     for scatter in (Scatter.from_batch(X, w), halves[0].merge(halves[1])):
         assert scatter.weight == expected[0]
-        assert_array_equal(scatter.mean, expected[1])
+        assert_array_equal(scatter.full_mean, expected[1])
         assert_array_equal(scatter.matrix, expected[2])
 
 
@@ -1529,7 +1553,7 @@ def test_scatter_matches_exact_rational_arithmetic(weighted):
         merge_pairwise(scatter_splits(X, w, [0, 1, 2, 9, 30, 37])),
     ):
         assert scatter.weight == float(weight)
-        assert_allclose(scatter.mean, mean, rtol=4e-16, atol=4e-16 * 20)
+        assert_allclose(scatter.full_mean, mean, rtol=4e-16, atol=4e-16 * 20)
         assert_allclose(scatter.matrix, matrix, rtol=1e-15, atol=1e-15 * scale)
 
 
@@ -1624,3 +1648,170 @@ def test_merge_pairwise_consumes_a_generator_lazily():
         assert alive == bin(pulled).count("1"), (pulled, alive)
     del merged
     assert Tracked.alive == 0
+
+
+# ---------------------------------------------------------------------------
+# Origins near the data: features missing at first, chunks with origins of
+# their own, and magnitudes whose squares leave float64's range.
+
+
+def fsum_weighted_var(x, w):
+    """Weighted population variance of one column, summed exactly by math.fsum."""
+    weight = math.fsum(w)
+    mean = math.fsum(w * x) / weight
+    return math.fsum(w * (x - mean) ** 2) / weight
+
+
+@pytest.mark.parametrize("start", ["all NaN", "zero weights"])
+def test_feature_missing_from_the_first_batch_streams_about_its_own_data(rng, start):
+    """A feature that the first batch does not observe (NaN, or only in rows
+    of weight 0, here at a wild value) takes its origin from the first batch
+    that does; later chunks of 1e9 + N(0, 1) are measured from it."""
+    X = np.c_[1e9 + rng.normal(size=100_000), 5.0 + rng.normal(size=100_000)]
+    if start == "all NaN":
+        first = Moments.from_batch(np.array([[np.nan, 5.5], [np.nan, 4.5]]))
+        head = np.array([5.5, 4.5])
+    else:
+        block = np.c_[np.full(1000, -1e15), 5.0 + rng.normal(size=1000)]
+        w = np.ones(1000)
+        w[:500] = 0.0
+        block[500:, 0] = np.nan
+        first = Moments.from_batch(block, w)
+        head = block[500:, 1]
+    assert first.weight[0] == 0
+    state = first
+    for start_row in range(0, X.shape[0], 1000):
+        chunk = X[start_row : start_row + 1000]
+        state = state.merge(Moments.from_batch(chunk, origin=state.anchor))
+    var = fsum_weighted_var(X[:, 0], np.ones(X.shape[0]))
+    assert state.weight[0] == X.shape[0]
+    assert abs(state.var[0] - var) < 1e-12 * var
+    assert_allclose(state.observed_mean[0], math.fsum(X[:, 0]) / X.shape[0], rtol=1e-15)
+    second = np.r_[head, X[:, 1]]
+    assert_allclose(
+        state.var[1], fsum_weighted_var(second, np.ones(second.size)), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_feature_missing_from_the_first_block_is_measured_from_its_data(rng, weighted):
+    """Within one batch: a feature that the first block does not observe is
+    measured from its first observed value, not from 0."""
+    rows = block_rows(np.empty((1, 2)))
+    n_samples = 3 * rows + 17
+    X = np.c_[1e9 + rng.normal(size=n_samples), rng.normal(size=n_samples)]
+    X[:rows, 0] = np.nan
+    w = rng.uniform(0.5, 2.0, size=n_samples) if weighted else None
+    moments = Moments.from_batch(X, w)
+    seen = ~np.isnan(X[:, 0])
+    wr = np.ones(n_samples) if w is None else w
+    var = fsum_weighted_var(X[seen, 0], wr[seen])
+    assert abs(moments.var[0] - var) < 1e-12 * var
+    assert_allclose(moments.var[1], fsum_weighted_var(X[:, 1], wr), rtol=1e-12)
+
+
+def test_moments_of_chunks_with_origins_of_their_own_merge_exactly(rng):
+    """Each chunk measured from its own origin, as Dask workers do: the merges
+    align the origins without losing the digits of the means."""
+    X = 1e9 + rng.normal(size=(100_000, 2))
+    _, var = fsum_mean_var(X)
+    parts = [Moments.from_batch(X[a : a + 1000]) for a in range(0, X.shape[0], 1000)]
+    assert len({float(part.origin[0]) for part in parts}) > 1
+    merged = merge_pairwise(parts)
+    assert_allclose(merged.var, var, rtol=1e-12)
+    sequential = parts[0]
+    for part in parts[1:]:
+        sequential = sequential.merge(part)
+    assert_allclose(sequential.var, var, rtol=1e-12)
+
+
+def test_scatter_of_chunks_with_origins_of_their_own_merge_exactly(rng):
+    """As above for the covariance; x - 1e9 is exact (Sterbenz), so the
+    reference sums exactly on centred data."""
+    offset = 1e9
+    mixing = np.array([[1.0, 0.6, -0.3], [0.0, 0.8, 0.5], [0.0, 0.0, 0.4]])
+    X = offset + rng.normal(size=(100_000, 3)) @ mixing
+    Y = X - offset
+    assert_array_equal(Y + offset, X)
+    ref_mean, ref_cov = fsum_covariance(Y)
+    assert_allclose(np.cov(Y.T, ddof=0), ref_cov, rtol=1e-12, atol=1e-12)
+    parts = [Scatter.from_batch(X[a : a + 1000]) for a in range(0, X.shape[0], 1000)]
+    assert len({float(part.origin[0]) for part in parts}) > 1
+    for merged in (merge_pairwise(parts), sequential_merge(parts)):
+        assert merged.weight == X.shape[0]
+        assert_allclose(merged.full_mean, offset + ref_mean, rtol=1e-15)
+        assert_allclose(
+            merged.covariance, ref_cov, rtol=1e-12, atol=1e-12 * ref_cov.max()
+        )
+
+
+def extreme_columns(rng, n_samples):
+    """Columns whose squares (or squared spreads) leave float64's range."""
+    near_max = 1.7e308 + 1e305 * rng.normal(size=n_samples)
+    signs = rng.choice([-1.0, 1.0], size=n_samples)
+    return {
+        "1e155": 1e155 * rng.normal(size=n_samples),
+        "1e200": 1e200 * rng.normal(size=n_samples),
+        "1e-200": 1e-200 * rng.normal(size=n_samples),
+        "+1.7e308": near_max,
+        "-1.7e308": -near_max[::-1],
+        "+-1.7e308": signs * (1.7e308 + 1e305 * rng.normal(size=n_samples)),
+    }
+
+
+def scaled_reference(x):
+    """np.mean and np.std of x, computed on x / 2**k and scaled back (exact)."""
+    k = np.frexp(np.max(np.abs(x)))[1]
+    scaled = np.ldexp(x, -k)
+    return np.ldexp(np.mean(scaled), k), np.ldexp(np.std(scaled), k)
+
+
+@pytest.mark.parametrize("how", ["one batch", "streamed"])
+@pytest.mark.parametrize("weights", [None, 1e300])
+@pytest.mark.parametrize(
+    "column", ["1e155", "1e200", "1e-200", "+1.7e308", "-1.7e308", "+-1.7e308"]
+)
+def test_moments_at_extreme_magnitudes_keep_std_and_mean(column, weights, how):
+    rng = np.random.default_rng(5)
+    n_samples = 10_000
+    x = extreme_columns(rng, n_samples)[column]
+    assert np.isfinite(x).all()
+    X = np.c_[x, rng.normal(size=n_samples)]
+    w = None if weights is None else np.full(n_samples, weights)
+    if how == "one batch":
+        moments = Moments.from_batch(X, w)
+    else:
+        bounds = np.linspace(0, n_samples, 11).astype(int)
+        moments = None
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            part_w = None if w is None else w[a:b]
+            if moments is None:
+                moments = Moments.from_batch(X[a:b], part_w)
+            else:
+                part = Moments.from_batch(X[a:b], part_w, origin=moments.anchor)
+                moments = moments.merge(part)
+    mean, std = scaled_reference(x)
+    assert_allclose(moments.weight[0], n_samples * (weights or 1.0), rtol=1e-14)
+    assert_allclose(moments.std[0], std, rtol=1e-12)
+    assert_allclose(moments.observed_mean[0], mean, rtol=1e-12)
+    assert_allclose(moments.std[1], np.std(X[:, 1]), rtol=1e-12)
+    assert_allclose(moments.observed_mean[1], np.mean(X[:, 1]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e10])
+def test_scatter_with_huge_weights_equals_the_unweighted_covariance(rng, scale):
+    """Only ratios of weights matter: weights of 1e300 (whose products with
+    squared deviations overflow) give the unweighted mean and covariance."""
+    X = correlated_data(rng, n_samples=500) * scale
+    w = np.full(X.shape[0], 1e300)
+    reference = np.cov(X.T, ddof=0)
+    scale_cov = np.abs(reference).max()
+    for scatter in (
+        Scatter.from_batch(X, w),
+        merge_pairwise(scatter_splits(X, w, [0, 100, 250, 500])),
+    ):
+        assert_allclose(scatter.weight, 500 * 1e300, rtol=1e-14)
+        assert_allclose(scatter.full_mean, X.mean(axis=0), rtol=1e-12)
+        assert_allclose(
+            scatter.covariance, reference, rtol=1e-12, atol=1e-12 * scale_cov
+        )
