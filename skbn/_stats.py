@@ -486,9 +486,11 @@ def _rescued(X, sample_weight, moments):
         return moments
     m2 = moments.m2
     # An overflow makes m2 infinite or NaN, whatever it did to the mean; NaN
-    # fails every comparison.
-    if m2.min() >= SAFE_SMALL * moments.weight.max() and m2.max() < math.inf:
-        return moments  # the usual case, in three reductions
+    # fails every comparison. Without weights, no feature weighs more than
+    # the number of rows.
+    heaviest = X.shape[0] if sample_weight is None else moments.weight.max()
+    if m2.min() >= SAFE_SMALL * heaviest and m2.max() < math.inf:
+        return moments  # the usual case
     with np.errstate(invalid="ignore"):
         suspect = ~(np.isfinite(moments.m2) & np.isfinite(moments.mean)) | (
             (moments.weight > 0) & (moments.m2 < moments.weight * SAFE_SMALL)
@@ -628,11 +630,13 @@ def _block_moments(block, sample_weight, origin, work):
     else:
         np.subtract(wide, np.tile(origin, REDUCE_WIDTH), out=wide_work)
     sums, squares = _sums_and_squares(work)
-    if not math.isfinite(sums.sum()):  # missing values, or infinity
-        return _dense_moments(block, None, origin)
+    # NaN or infinity in the block make its squares non-finite, and so do
+    # squares at float64's limit; 4 n bounds what the steps below multiply
+    # them by.
     if not math.isfinite(squares.sum() * (4.0 * n_rows)):
-        # Squares at float64's limit: _rescued recomputes these moments in a
-        # power-of-two unit; the steps below would only overflow.
+        if not math.isfinite(sums.sum()):  # missing values, or infinity
+            return _dense_moments(block, None, origin)
+        # _rescued recomputes these moments in a power-of-two unit.
         return Moments(
             weight=np.full(n_features, float(n_rows)),
             mean=np.zeros(n_features),

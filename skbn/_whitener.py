@@ -95,12 +95,16 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     eps : float >= 0, default=0.0
         Added to the eigenvalues (to the covariance's diagonal for
         ``"cholesky"``): regularized whitening, which damps directions of
-        small variance. With ``eps=0`` (or an ``eps`` below the rounding
-        error of the eigenvalues, about ``n_features * 2.2e-16`` times the
-        largest), directions whose variance is zero up to rounding
-        (rank-deficient data) are mapped to 0, with a warning, instead of
-        being divided by a rounding error; ``"cholesky"`` raises a ValueError
-        instead.
+        small variance. With ``eps=0``, null directions are mapped to 0, with
+        a warning that names the cause, instead of being divided by a
+        rounding error; ``"cholesky"`` raises a ValueError instead. A
+        direction is null when its eigenvalue of the correlation matrix is
+        at most ``n_features * 2.2e-16`` times the largest one, so that the
+        units of the features never decide it: rank-deficient data (fewer
+        samples than features, constant or collinear features). An
+        ``eps > 0`` regularizes null directions, unless it is itself below
+        the rounding level of the largest eigenvalue (``n_features *
+        2.2e-16`` times it), which keeps the guard and the warning.
 
     copy : bool, default=True
         If False, :meth:`transform` and :meth:`inverse_transform` write their
@@ -158,11 +162,39 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     Notes
     -----
     The mean and the centred scatter matrix are accumulated in float64, by
-    row blocks each centred on its own mean and merged pairwise, so
-    :meth:`partial_fit` over any split of the data gives the covariance of
-    one :meth:`fit`. The matrices are derived from it after every batch by a
-    symmetric eigendecomposition (``numpy.linalg.eigh``: the SVD of a
-    symmetric positive semi-definite matrix).
+    row blocks measured about an origin near the data and merged pairwise
+    (Dask chunks too, each about its own data), so :meth:`partial_fit` over
+    any split of the data gives the covariance of one :meth:`fit`, also far
+    from zero. Only the ratios of the sample weights enter it.
+
+    :meth:`fit` derives the whitening map at once; :meth:`partial_fit` only
+    merges the statistics, and the map (``whitening_matrix_``,
+    ``dewhitening_matrix_``, ``components_``, ``explained_variance_``) is
+    derived when next needed: by :meth:`transform`,
+    :meth:`inverse_transform` or reading one of those attributes, once per
+    state. Batches narrower than the data can therefore be streamed with
+    every method; a warning about null directions comes once per
+    derivation, and a Cholesky map derived while the covariance is still
+    singular raises its ValueError then.
+
+    Every decision is taken on the equilibrated covariance (each feature
+    divided by its standard deviation: the correlation matrix): which
+    features are constant (a standard deviation within
+    ``4 * 2.2e-16 * abs(mean_)``), which directions are null, and whether
+    the covariance is singular for ``"cholesky"``. Features whose units are
+    1e8 apart are thus whitened by every method without a warning. The
+    ``_cor`` methods decompose the correlation matrix
+    (``numpy.linalg.eigh``); ``"zca"`` and ``"pca"`` decompose the
+    covariance, through the singular value decomposition of
+    ``D G theta^(1/2)`` (``D`` the standard deviations, ``G theta G'`` the
+    correlation matrix) when it is ill-conditioned, so that its small
+    eigenvalues stay accurate in any units; ``"cholesky"`` is
+    ``D^-1 L^-T`` with ``L`` the Cholesky factor of the correlation matrix.
+    ``"zca_cor"``, ``"pca_cor"`` and ``"cholesky"`` give the same output in
+    any units; ``"zca"`` and ``"pca"`` depend on the units by definition.
+
+    X whose squares overflow float64 when summed (values of about 1e150 and
+    more) raises a ValueError asking to rescale it.
 
     Signs are deterministic: as in Kessy et al., the eigenvector matrices
     have a positive diagonal, so the cross-covariance between each output
@@ -457,9 +489,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         if name in _DERIVED and "_scatter" in self.__dict__:
             self._derive()
             return self.__dict__[name]
-        raise AttributeError(
-            f"{type(self).__name__!r} object has no attribute {name!r}"
-        )
+        raise AttributeError(name)
 
     def _output(self, X, n_columns, copy):
         """Where to write the result: X itself when allowed and shaped alike.
