@@ -57,8 +57,9 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
         Per-feature variance (population, or BatchNorm's running one).
 
     scale_ : ndarray of shape (n_features,)
-        What the deviations are divided by: ``sqrt(var_)``, or 1 for a
-        constant feature.
+        What the deviations are divided by: the standard deviation
+        ``sqrt(var_)`` (exact also where ``var_`` is ``inf`` or 0, beyond
+        float64's range), or 1 for a constant feature.
 
     n_samples_seen_ : int, float or ndarray of shape (n_features,)
         Number of samples processed, as in :class:`BatchStandardizer`.
@@ -90,8 +91,18 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
     row an outlier: the score is taken over the observed features (0 for a
     row with none).
 
-    A constant feature has ``scale_ = 1``, so a value that differs from the
-    constant counts its raw distance as the z-score.
+    A constant feature, whose standard deviation is within the rounding of
+    its mean (``std <= 4 * 2.2e-16 * abs(mean_)``, whatever the number of
+    samples; a column of ``0.3`` and ``0.1 + 0.2`` is constant), has
+    ``scale_ = 1``, so a value that differs from the constant counts its raw
+    distance as the z-score.
+
+    With ``momentum=None`` the z-scores are exact at any magnitude: for data
+    whose variance is beyond float64's range (a standard deviation above
+    about 1e154 or below about 1e-154), ``var_`` is ``inf`` or 0 but
+    ``scale_`` is the exact standard deviation. With ``momentum``, such a
+    batch raises a ValueError naming the features, as in
+    :class:`BatchStandardizer`.
 
     The examples :ref:`sphx_glr_auto_examples_plot_outlier_detection.py` and
     :ref:`sphx_glr_auto_examples_plot_standardization.py` show it at work.
