@@ -133,8 +133,10 @@ def follows_namespace(method):
             # What the method derived and kept (a map derived on first use)
             # goes where the rest of the state is.
             for name, value in list(vars(self).items()):
-                if name not in originals and name not in before and (
-                    isinstance(value, np.ndarray)
+                if (
+                    name not in originals
+                    and name not in before
+                    and (isinstance(value, np.ndarray))
                 ):
                     setattr(self, name, on_device(value, xp, device_of(X)))
             vars(self).update(originals)

@@ -34,7 +34,9 @@ Extreme magnitudes
     is exact, so moments are computed on rescaled values where needed and
     carried with their power-of-two ``unit`` (:func:`power_of_two`);
     standard deviations then stay exact even where a variance is beyond
-    float64's range.
+    float64's range. A covariance matrix has no such unit: the whitener
+    refuses spreads whose squares leave the range, naming the feature
+    (:func:`check_spread_in_range`), rather than lose them in silence.
 """
 
 import numpy as np
@@ -42,10 +44,8 @@ import numpy as np
 EPS = np.finfo(np.float64).eps
 CONSTANT_ULPS = 4.0
 # Variances below this (about 1e-290) lose digits to gradual underflow when
-# their squared deviations are summed; values above SAFE_LARGE (about 1e150)
-# may overflow when squared. Both leave a wide margin to float64's limits.
+# their squared deviations are summed: a wide margin to float64's limit.
 SAFE_SMALL = 2.0**-964
-SAFE_LARGE = 2.0**500
 
 
 def is_constant(spread, magnitude):
@@ -112,4 +112,30 @@ def check_representable_variance(moments, holder):
             "(squares overflow above about 1e154 and underflow below about "
             "1e-154). Rescale X by a power of ten first, or use momentum=None, "
             "whose exact statistics hold at any magnitude."
+        )
+
+
+def check_spread_in_range(X, variance, sample_weight, name):
+    """Raise a ValueError where a feature's variance underflowed float64.
+
+    For a covariance, which is kept as squares: a feature whose spread lies
+    below about 1e-145 while its values differ by more than rounding noise
+    would be taken for a constant (or lose its digits) in silence. Only the
+    features whose computed ``variance`` is that small are read again, for
+    a numpy ``X``.
+    """
+    tiny = np.flatnonzero(variance < SAFE_SMALL)
+    if not tiny.size or type(X) is not np.ndarray:
+        return
+    columns = X[:, tiny] if sample_weight is None else X[sample_weight > 0][:, tiny]
+    spread = np.ptp(columns, axis=0)
+    lost = (spread > 0) & ~is_constant(spread, np.max(np.abs(columns), axis=0))
+    if lost.any():
+        features = tiny[lost]
+        raise ValueError(
+            f"{name} keeps a covariance of squared deviations, but feature(s) "
+            f"{features.tolist()} spread over only about "
+            f"{spread[lost][0]:.1e}, whose square underflows float64 (below "
+            "about 1e-145 a spread loses its digits). Multiply X by a power of "
+            "ten first."
         )

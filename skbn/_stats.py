@@ -99,7 +99,7 @@ class Moments:
         if elsewhere is not None:
             return elsewhere
         if sparse.issparse(X):
-            moments = _sparse_moments(X, sample_weight)
+            moments = _rescued(X, sample_weight, _sparse_moments(X, sample_weight))
             return moments if origin is None else moments.about(origin)
         n_rows = block_rows(X)
         if origin is None and X.shape[0] <= n_rows:
@@ -442,7 +442,9 @@ def reference_point(X, sample_weight=None):
     weight = None if sample_weight is None else sample_weight[rows]
     xp = foreign_namespace(X)
     if xp is not None:
-        moments = Moments(*foreign_moments(X[rows, ...], weight, np.zeros(X.shape[1]), xp))
+        moments = Moments(
+            *foreign_moments(X[rows, ...], weight, np.zeros(X.shape[1]), xp)
+        )
         return np.where(moments.weight > 0, moments.mean, 0.0)
     point = _dense_moments(X[rows], weight).observed_mean
     unseen = np.flatnonzero(np.isnan(point))
@@ -502,7 +504,8 @@ def _rescued(X, sample_weight, moments):
     unit = np.broadcast_to(moments.unit, (n_features,)).astype(np.float64)
     mean, m2 = moments.mean.copy(), moments.m2.copy()
     for j in np.flatnonzero(suspect):
-        values = np.asarray(X[:, j], dtype=np.float64)
+        column = X[:, [j]].toarray()[:, 0] if sparse.issparse(X) else X[:, j]
+        values = np.asarray(column, dtype=np.float64)
         observed = ~np.isnan(values)
         if sample_weight is not None:
             observed &= sample_weight > 0
@@ -743,12 +746,15 @@ def _dense_moments(X, sample_weight, origin=None):
     if origin is None:
         # The first-pass mean is the origin and the refinement the mean from
         # it: the digits the refinement adds would be rounded away in a sum.
-        return Moments(weight=weight, mean=refinement, m2=np.maximum(m2, 0.0), origin=mean)
+        return Moments(
+            weight=weight, mean=refinement, m2=np.maximum(m2, 0.0), origin=mean
+        )
     return Moments(
         weight=weight, mean=mean + refinement, m2=np.maximum(m2, 0.0), origin=origin
     )
 
 
+@_overflow_checked
 def _sparse_moments(X, sample_weight):
     # Works on the stored entries only; the implicit zeros of a column enter
     # through their total weight, so the matrix is never densified.

@@ -17,6 +17,7 @@ from ._array_api import (
     like,
 )
 from ._dask import maps_dask_chunks
+from ._numerics import check_spread_in_range
 from ._stats import Scatter
 from ._validation import (
     check_bool,
@@ -194,7 +195,9 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     any units; ``"zca"`` and ``"pca"`` depend on the units by definition.
 
     X whose squares overflow float64 when summed (values of about 1e150 and
-    more) raises a ValueError asking to rescale it.
+    more) raises a ValueError asking to rescale it, and so does a feature
+    whose spread is so small (below about 1e-145) that its square
+    underflows, unless it is rounding noise (a constant feature).
 
     Signs are deterministic: as in Kessy et al., the eigenvector matrices
     have a positive diagonal, so the cross-covariance between each output
@@ -326,10 +329,10 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             Whitened data.
         """
         check_fitted(self)
-        X = validate_batch(self, X, reset=False, allow_nan=False)
-        out = self._output(X, self.n_components_, copy)
+        X_valid = validate_batch(self, X, reset=False, allow_nan=False)
+        out = self._output(X, X_valid, self.n_components_, copy)
         return linear_forward(
-            X, shift=self.mean_, matrix=self.whitening_matrix_, out=out
+            X_valid, shift=self.mean_, matrix=self.whitening_matrix_, out=out
         )
 
     @maps_dask_chunks(n_inputs=lambda whitener: whitener.dewhitening_matrix_.shape[0])
@@ -352,12 +355,12 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             :meth:`transform` when every direction was kept.
         """
         check_fitted(self)
-        X = validate_inverse_input(
-            self, X, copy=False, n_features=self.n_components_, allow_nan=False
+        X_valid = validate_inverse_input(
+            self, X, copy=None, n_features=self.n_components_, allow_nan=False
         )
-        out = self._output(X, self.n_features_in_, copy)
+        out = self._output(X, X_valid, self.n_features_in_, copy)
         return linear_inverse(
-            X, shift=self.mean_, matrix=self.dewhitening_matrix_, out=out
+            X_valid, shift=self.mean_, matrix=self.dewhitening_matrix_, out=out
         )
 
     def get_feature_names_out(self, input_features=None):
@@ -449,6 +452,9 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             # A NaN or infinity in X makes the scatter non-finite: X is read
             # once for both.
             refuse_non_finite(self, X)
+        check_spread_in_range(
+            X, np.diag(batch.covariance), sample_weight, type(self).__name__
+        )
         scatter = batch if reset else self._scatter.merge(batch)
         for name in _DERIVED:  # the map of the earlier state, if derived
             self.__dict__.pop(name, None)
@@ -491,18 +497,23 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             return self.__dict__[name]
         raise AttributeError(name)
 
-    def _output(self, X, n_columns, copy):
-        """Where to write the result: X itself when allowed and shaped alike.
+    def _output(self, X, validated, n_columns, copy):
+        """Where to write the result of the map of ``validated`` (from X):
+        into X itself when allowed, X being the caller's own float ndarray
+        (never a view of a DataFrame's data), shaped like the result.
 
         None for an array of another namespace: its maps make new arrays.
         """
-        if foreign_namespace(X) is not None:
+        if foreign_namespace(validated) is not None:
             return None
         copy = self.copy if copy is None else copy
         in_place = (
             not copy
+            and validated is X
             and X.shape[1] == n_columns
             and X.flags.writeable
             and X.dtype in (np.float64, np.float32)
         )
-        return X if in_place else np.empty((X.shape[0], n_columns), dtype=X.dtype)
+        if in_place:
+            return X
+        return np.empty((validated.shape[0], n_columns), dtype=validated.dtype)

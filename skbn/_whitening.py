@@ -143,9 +143,7 @@ def _covariance_eigen(covariance, std, constant, eps):
     """
     n_features = covariance.shape[0]
     values, vectors = _eigh_decreasing(covariance)
-    if not constant.any() and values[-1] >= 2.0 * values[0] * np.sqrt(
-        n_features * EPS
-    ):
+    if not constant.any() and values[-1] >= 2.0 * values[0] * np.sqrt(n_features * EPS):
         # Then the correlation matrix is no worse conditioned than 1 /
         # (4 n u): it has no null direction either.
         return values, vectors, np.zeros(n_features, dtype=bool)
@@ -163,7 +161,11 @@ def _covariance_eigen(covariance, std, constant, eps):
     values = np.zeros(n_features)
     values[:rank] = singular**2
     null = np.arange(n_features) >= rank
-    return values, _with_positive_diagonal(vectors), null & (eps <= values[0] * n_features * EPS)
+    return (
+        values,
+        _with_positive_diagonal(vectors),
+        null & (eps <= values[0] * n_features * EPS),
+    )
 
 
 def _eigh_decreasing(symmetric):
@@ -222,9 +224,7 @@ def _cholesky(covariance, eps, null, cause):
     lower = None
     if not null.any():
         try:
-            lower = linalg.cholesky(
-                regularized / np.outer(scale, scale), lower=True
-            )
+            lower = linalg.cholesky(regularized / np.outer(scale, scale), lower=True)
         except linalg.LinAlgError:
             pass
     if lower is None:

@@ -232,7 +232,11 @@ def first_batch_cases(setting):
                 refused_by=("fit",),
             ),
             Case(
-                "2 rows, rank 1", good_x(2), None, "positive definite", refused_by=("fit",)
+                "2 rows, rank 1",
+                good_x(2),
+                None,
+                "positive definite",
+                refused_by=("fit",),
             ),
         ]
     return cases

@@ -281,3 +281,34 @@ def test_rounding_noise_is_a_null_direction_of_the_cor_methods(method):
     assert_allclose(np.cov(Z[:, :2], rowvar=False, ddof=0), np.eye(2), atol=1e-10)
     if method == "zca_cor":
         assert_allclose(Z[:, 2], 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("magnitude", [1e200, 1e-200, 1e-160])
+def test_sparse_data_at_extreme_magnitudes_is_scaled_exactly(magnitude):
+    sparse = pytest.importorskip("scipy.sparse")
+    X = sparse.random(500, 3, density=0.3, format="csr", random_state=0) * magnitude
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scaler = BatchStandardizer(with_mean=False).fit(X)
+        Z = scaler.transform(X)
+    dense = X.toarray()
+    assert_allclose(
+        scaler.scale_, np.std(dense / magnitude, axis=0) * magnitude, rtol=1e-12
+    )
+    assert_allclose(Z.toarray().std(axis=0), 1.0, rtol=1e-12)
+
+
+def test_whitener_refuses_a_spread_whose_square_underflows():
+    rng = np.random.default_rng(17)
+    X = rng.normal(size=(100, 2)) * [1.0, 1e-160]
+    with pytest.raises(ValueError, match=r"feature\(s\) \[1\].*underflows"):
+        SVDWhitener().fit(X)
+    whitener = SVDWhitener().partial_fit(X * [1.0, 1e150])
+    before = whitener.covariance_.copy()
+    with pytest.raises(ValueError, match="underflows"):
+        whitener.partial_fit(X)
+    assert_allclose(whitener.covariance_, before, rtol=0)
+    # Rounding noise that small is a constant, as at any magnitude.
+    noise = np.c_[X[:, :1], np.tile([1e-160, 1e-160 * (1 + 2.2e-16)], 50)]
+    with pytest.warns(UserWarning, match=r"constant feature\(s\) \[1\]"):
+        SVDWhitener().fit(noise)

@@ -492,7 +492,7 @@ def test_one_row_batches_after_the_first(rng):
     # says so when it is derived.
     est.partial_fit(X[:2])
     with pytest.warns(UserWarning, match="zero"):
-        est.whitening_matrix_
+        assert est.whitening_matrix_.shape == (4, 4)
     for i in range(2, 12):
         with warnings.catch_warnings():
             warnings.simplefilter("error", UserWarning)
