@@ -632,3 +632,20 @@ def test_torch_without_dispatch_gives_numpy(estimator):
         )
         ref, expected = call_methods(estimator, np.array)
     assert_numpy_results(est, outputs, ref, expected)
+
+
+@pytest.mark.parametrize("method", ["zca", "cholesky", "pca_cor"])
+def test_whitening_map_derived_by_transform_stays_in_the_namespace(ns, method):
+    """After partial_fit, the map is derived on first use; derived by a
+    transform of namespace arrays, it is kept there, like the statistics."""
+    X = ns.asarray(make_data())
+    whitener = SVDWhitener(method=method).partial_fit(X)
+    Z = whitener.transform(X)
+    X = to_numpy(X)  # the values the whitener saw, float32 ones included
+    reference = SVDWhitener(method=method).fit(X)
+    for name in ("whitening_matrix_", "dewhitening_matrix_", "components_"):
+        value = getattr(whitener, name)
+        assert_in_namespace(value, ns, ns.xp.float64, what=name)
+        assert_allclose(to_numpy(value), getattr(reference, name), atol=1e-10)
+    expected = reference.transform(X)
+    assert_allclose(to_numpy(Z), expected, **ns.tol(expected))
