@@ -158,7 +158,7 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     4.5e6 rows (or 1000 rows with weights of 1e4).
 
     Squares overflow float64 above about 1e154 and underflow below about
-    1e-154. With ``momentum=None``, a dense feature whose squared deviations
+    1e-154. With ``momentum=None``, a feature whose squared deviations
     leave that range is summed again divided by a power of two (which is
     exact), so that ``mean_``, ``scale_`` and the output are as accurate as
     for data of ordinary size (for data such as ``N(0, 1) * 1e200`` or
