@@ -15,17 +15,31 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
+from splits import batch_splits
 
 from skbn import BatchStandardizer, SVDWhitener, ZScoreOutlierDetector
 
 METHODS = ("zca", "pca", "cholesky", "zca_cor", "pca_cor")
 
 
-def fsum_var(column):
+def fsum_mean(column):
     column = np.asarray(column, dtype=np.float64)
     column = column[~np.isnan(column)]
-    mean = math.fsum(column) / column.size
-    return math.fsum((column - mean) ** 2) / column.size
+    return math.fsum(column) / column.size
+
+
+def fsum_var(column):
+    """The population variance of the non-NaN values, to a few ulps.
+
+    Deviations from the rounded mean are exact (Sterbenz); their own mean,
+    summed exactly, removes the rounding of the mean, which far from zero
+    (1e12 + N(0, 1)) would otherwise count as spread.
+    """
+    column = np.asarray(column, dtype=np.float64)
+    column = column[~np.isnan(column)]
+    deviation = column - math.fsum(column) / column.size
+    residual = math.fsum(deviation)
+    return (math.fsum(deviation**2) - residual * residual / column.size) / column.size
 
 
 def scaled_std(column):
@@ -314,3 +328,25 @@ def test_whitener_refuses_a_spread_whose_square_underflows():
     noise = np.c_[X[:, :1], np.tile([1e-160, 1e-160 * (1 + 2.2e-16)], 50)]
     with pytest.warns(UserWarning, match=r"constant feature\(s\) \[1\]"):
         SVDWhitener().fit(noise)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    splits=batch_splits(3000),
+    missing=st.integers(0, 2999),
+    offset=st.sampled_from([0.0, 1e6, 1e9, -1e12]),
+)
+def test_any_split_with_a_late_feature_gives_the_one_shot_statistics(
+    splits, missing, offset
+):
+    """Feature 1 is NaN in the first ``missing`` rows, so that the first
+    batches of many splits miss it: any split still gives the exact var_."""
+    X = offset + np.random.default_rng(18).normal(size=(3000, 2))
+    X[:missing, 1] = np.nan
+    streamed = BatchStandardizer()
+    for rows in splits:
+        streamed.partial_fit(X[rows])
+    for j in range(2):
+        assert abs(streamed.var_[j] / fsum_var(X[:, j]) - 1) < 1e-12
+    expected = [fsum_mean(X[:, j]) for j in range(2)]
+    assert_allclose(streamed.mean_, expected, rtol=1e-15, atol=1e-15)
