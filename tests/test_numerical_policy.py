@@ -78,7 +78,7 @@ def test_correlated_features_in_units_1e9_apart_are_whitened(method):
     assert_allclose(whitener.inverse_transform(whitener.transform(X)), X, rtol=1e-6)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, derandomize=True)
 @given(exponents=st.lists(st.integers(-8, 8), min_size=4, max_size=4))
 def test_unit_free_methods_give_the_same_output_in_any_units(exponents):
     """Cholesky, ZCA-cor and PCA-cor whitening are unchanged by units, and
@@ -330,10 +330,10 @@ def test_whitener_refuses_a_spread_whose_square_underflows():
         SVDWhitener().fit(noise)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, derandomize=True)
 @given(
     splits=batch_splits(3000),
-    missing=st.integers(0, 2999),
+    missing=st.integers(0, 2990),  # at least 10 values to spread
     offset=st.sampled_from([0.0, 1e6, 1e9, -1e12]),
 )
 def test_any_split_with_a_late_feature_gives_the_one_shot_statistics(
