@@ -183,8 +183,6 @@ def estimator_to_numpy(estimator):
     for name, value in vars(estimator).items():
         if _is_foreign_array(value):
             setattr(converted, name, to_numpy(value))
-        elif name == "_standardizer":  # the statistics the detector owns
-            setattr(converted, name, estimator_to_numpy(value))
     converted._array_namespace = None
     return converted
 

@@ -1,10 +1,9 @@
 """ZScoreOutlierDetector: rows with a feature too many standard deviations out."""
 
-import copy
-
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
 
+from ._affine import affine_forward
 from ._array_api import follows_namespace, foreign_namespace, labels, largest_absolute
 from ._dask import maps_dask_chunks
 from ._standardize import BatchStandardizer
@@ -17,8 +16,16 @@ from ._validation import (
     validate_batch,
 )
 
-# Published from the fitted BatchStandardizer after every fit and partial_fit.
-_STATISTICS = ("mean_", "var_", "scale_", "n_samples_seen_", "n_batches_seen_")
+# The state of the BatchStandardizer whose z-scores the detector uses: its
+# fitted attributes and its exact moments.
+_STATISTICS = (
+    "mean_",
+    "var_",
+    "scale_",
+    "n_samples_seen_",
+    "n_batches_seen_",
+    "_moments",
+)
 
 
 class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
@@ -187,8 +194,11 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
         """
         check_fitted(self)
         X_valid = validate_batch(self, X, reset=False, copy=True)
-        z = self._standardizer._standardize(
-            X_valid, out=output_for(X, X_valid, copy=True)
+        z = affine_forward(
+            X_valid,
+            shift=self.mean_,
+            factor=1.0 / self.scale_,
+            out=output_for(X, X_valid, copy=True),
         )
         xp = foreign_namespace(z)
         if xp is not None:
@@ -232,6 +242,43 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
             return labels(decision, xp)
         return np.where(decision < 0, -1, 1)
 
+    def fit_resample(self, X, y):
+        """Fit on X, then keep its inlier rows and the matching ``y``.
+
+        What the notes behind skbn do with z-scores: drop the rows outside
+        the range. With this method the detector is a sampler in
+        imbalanced-learn's ``Pipeline``, which drops the rows while fitting
+        only; ``predict`` of the pipeline sees every row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+
+        y : array-like of shape (n_samples,) or None
+            Targets, kept for the same rows.
+
+        Returns
+        -------
+        X_resampled : array-like of shape (n_inliers, n_features)
+            The inlier rows of X, of X's type (ndarray, DataFrame, ...).
+
+        y_resampled : array-like of shape (n_inliers,) or None
+            The matching targets.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbn import ZScoreOutlierDetector
+        >>> X = np.r_[np.random.default_rng(0).normal(size=(99, 2)), [[9.0, 0.0]]]
+        >>> y = np.arange(100)
+        >>> X_in, y_in = ZScoreOutlierDetector(threshold=4.0).fit_resample(X, y)
+        >>> X_in.shape, bool(99 in y_in)
+        ((99, 2), False)
+        """
+        inlier = self.fit(X).predict(X) == 1
+        return _rows(X, inlier), None if y is None else _rows(y, inlier)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.array_api_support = True
@@ -249,17 +296,32 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
             )
             sample_weight = check_sample_weight(sample_weight, X)
             # The batch, validated once here, goes straight into the
-            # standardizer's statistics update. That runs on a copy of the
-            # standardizer (whose arrays are replaced, never written to, so a
-            # shallow copy is enough), published only once the batch went in.
-            standardizer = (
-                BatchStandardizer() if reset else copy.copy(self._standardizer)
-            )
-            standardizer.momentum = self.momentum
+            # statistics update of a BatchStandardizer that holds this
+            # detector's statistics (arrays that are replaced, never written
+            # to), published only once the batch went in. The detector keeps
+            # the statistics themselves, plain arrays, not the standardizer.
+            standardizer = BatchStandardizer(momentum=self.momentum)
             standardizer._check_params()
+            if not reset:
+                for name in _STATISTICS:
+                    setattr(standardizer, name, getattr(self, name))
             standardizer._update(X, sample_weight)
-            self._standardizer = standardizer
             for name in _STATISTICS:
                 setattr(self, name, getattr(standardizer, name))
             self.offset_ = -threshold
         return self
+
+
+def _rows(data, keep):
+    """The rows of ``data`` where ``keep`` is true, in ``data``'s own type."""
+    if hasattr(data, "iloc"):  # pandas
+        return data.iloc[np.asarray(keep)]
+    if type(data).__module__.split(".")[0] == "polars":
+        import polars
+
+        return data.filter(polars.Series(np.asarray(keep)))
+    if isinstance(data, (list, tuple)):
+        data = np.asarray(data)
+    if isinstance(data, np.ndarray):
+        return data[np.asarray(keep)]
+    return data[keep]  # an array of another library, masked by its own kind

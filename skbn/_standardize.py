@@ -517,12 +517,13 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         # set when the feature is first observed: a float64 mean_ alone would
         # be rounded at every merge and the rounding squared into var_ for
         # data far from zero.
+        state = Moments(**self._moments) if started else None
         batch, weight = precomputed or _batch_moments(
-            X, sample_weight, self._moments.anchor if started else None
+            X, sample_weight, state.anchor if started else None
         )
         if self.momentum is not None:
             _check_unbiased_variance_possible(X.shape[0], weight)
-        moments = self._moments.merge(batch) if started else batch
+        moments = state.merge(batch) if started else batch
         if not np.isfinite(moments.weight).all():
             raise ValueError(
                 "The total sample weight overflows float64 (above 1.8e308); only "
@@ -543,7 +544,9 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         integer_counts = sample_weight is None and (
             not started or np.asarray(self.n_samples_seen_).dtype.kind == "i"
         )
-        self._moments = moments
+        # Plain arrays and numbers, so that persisting the estimator (skops)
+        # asks to trust nothing but its own class.
+        self._moments = dict(vars(moments))
         self.mean_ = mean
         self.var_ = var
         self.scale_ = (
@@ -605,3 +608,33 @@ def _compact_counts(counts, integer):
     """Per-feature counts as StandardScaler reports them: one number if all equal."""
     counts = counts.astype(np.int64) if integer else counts
     return counts[0] if (counts == counts[0]).all() else counts
+
+
+def from_running_statistics(*, mean, var, n_batches_seen, momentum, eps, gamma, beta):
+    """A fitted BatchStandardizer holding given running statistics.
+
+    What a BatchNorm layer stores (``running_mean``, ``running_var``,
+    ``num_batches_tracked``, ``eps``, ``momentum``, the affine ``weight`` and
+    ``bias``) is the state of a BatchStandardizer in momentum mode, less the
+    number of samples behind it, which it does not record:
+    ``n_samples_seen_`` starts at 0 and counts the samples fitted from then
+    on. Later batches (``partial_fit``) update the running statistics as the
+    layer's training steps would.
+    """
+    mean = np.array(mean, dtype=np.float64)
+    var = np.array(var, dtype=np.float64)
+    est = BatchStandardizer(momentum=momentum, eps=eps, gamma=gamma, beta=beta)
+    est._check_params()
+    n_features = mean.shape[0]
+    est._gamma_beta(n_features)  # the same checks as a fit's
+    est.n_features_in_ = n_features
+    empty = np.zeros(n_features)
+    est._moments = dict(vars(Moments(weight=empty, mean=empty, m2=empty)))
+    est.mean_ = mean
+    est.var_ = var
+    est.scale_ = (
+        scale_from_variance(var, mean, est.eps) if est.with_std else np.ones_like(var)
+    )
+    est.n_samples_seen_ = 0
+    est.n_batches_seen_ = int(n_batches_seen)
+    return est

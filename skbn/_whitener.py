@@ -445,9 +445,8 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         n_components = self._check_n_components(X.shape[1])
         # As in BatchStandardizer: statistics kept about a fixed point near
         # the data keep every digit of their means across merges.
-        batch = Scatter.from_batch(
-            X, sample_weight, None if reset else self._scatter.origin
-        )
+        state = None if reset else Scatter(**self._scatter)
+        batch = Scatter.from_batch(X, sample_weight, None if reset else state.origin)
         if not np.isfinite(batch.covariance).all():
             # A NaN or infinity in X makes the scatter non-finite: X is read
             # once for both.
@@ -455,10 +454,12 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         check_spread_in_range(
             X, np.diag(batch.covariance), sample_weight, type(self).__name__
         )
-        scatter = batch if reset else self._scatter.merge(batch)
+        scatter = batch if reset else state.merge(batch)
         for name in _DERIVED:  # the map of the earlier state, if derived
             self.__dict__.pop(name, None)
-        self._scatter = scatter
+        # Plain arrays and numbers, so that persisting the estimator (skops)
+        # asks to trust nothing but its own class.
+        self._scatter = dict(vars(scatter))
         self.mean_ = scatter.full_mean
         self.covariance_ = scatter.covariance
         self.n_components_ = (
