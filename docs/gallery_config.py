@@ -12,7 +12,8 @@ from sphinx_gallery.scrapers import matplotlib_scraper
 # The story of the gallery: inputs are standardized and min-max normalized, z-scores
 # expose outliers, normalized inputs allow a larger learning rate, whitening
 # decorrelates; then Batch Normalization carries standardization into a network's
-# hidden layers, and streaming merges the statistics batch by batch. An example
+# hidden layers, streaming merges the statistics batch by batch, and statistics
+# streamed in skbn start a network's BatchNorm layer. An example
 # missing from the list goes last.
 STORY = [
     "plot_standardization.py",
@@ -23,6 +24,7 @@ STORY = [
     "plot_running_statistics.py",
     "plot_hidden_layer_batchnorm.py",
     "plot_streaming.py",
+    "plot_batchnorm_export.py",
     "plot_dask_scaling.py",
     "plot_array_api.py",
 ]

@@ -192,16 +192,16 @@ def to_module(estimator):
     ``estimator.transform`` to rounding (about 1e-15 relative) on float64
     input; call ``.float()`` on it for float32, as for any module.
 
-    ============================== ==========================================
-    estimator                      module
-    ============================== ==========================================
+    ================================ ==========================================
+    estimator                        module
+    ================================ ==========================================
     :class:`~skbn.BatchStandardizer` :class:`CenteredBatchNorm1d` (a
-                                   ``nn.BatchNorm1d``), or :class:`Affine`
-                                   where no BatchNorm layer is the same map
-                                   (see Notes)
-    :class:`~skbn.MinMaxNormalizer` :class:`MinMaxScale`
-    :class:`~skbn.SVDWhitener`     :class:`Whiten`
-    ============================== ==========================================
+                                     ``nn.BatchNorm1d``), or :class:`Affine`
+                                     where no BatchNorm layer is the same map
+                                     (see Notes)
+    :class:`~skbn.MinMaxNormalizer`  :class:`MinMaxScale`
+    :class:`~skbn.SVDWhitener`       :class:`Whiten`
+    ================================ ==========================================
 
     Parameters
     ----------
