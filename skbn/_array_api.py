@@ -292,7 +292,8 @@ def foreign_sample_weight(sample_weight, X, xp, check):
 
 
 def foreign_moments(X, sample_weight, origin, xp):
-    """Weight, mean (from ``origin``) and m2 of X's observed values, on the host.
+    """Weight, mean (from ``origin``), m2 of X's observed values, and whether
+    none was missing, on the host.
 
     The corrected two-pass algorithm, in the accumulation dtype on X's device.
     """
@@ -303,7 +304,7 @@ def foreign_moments(X, sample_weight, origin, xp):
     if sample_weight is None:
         sums = to_numpy(xp.sum(deviation, axis=0))
         if np.isfinite(sums).all():  # no NaN: validation refused infinity
-            return _complete_moments(deviation, sums, xp, device)
+            return *_complete_moments(deviation, sums, xp, device), True
     missing = xp.isnan(deviation)
     deviation = xp.where(missing, xp.zeros_like(deviation), deviation)
     present = xp.astype(xp.logical_not(missing), dtype)
@@ -315,7 +316,11 @@ def foreign_moments(X, sample_weight, origin, xp):
     residual = xp.sum(weights * centred, axis=0)
     m2 = xp.sum(weights * centred * centred, axis=0) - residual * residual / safe
     mean = center + residual / safe
-    return to_numpy(weight), to_numpy(mean), np.maximum(to_numpy(m2), 0.0)
+    weight = to_numpy(weight)
+    complete = not bool(xp.any(missing))
+    if complete:  # every feature weighs the same: the very same number
+        weight = np.full(weight.shape, weight[0])
+    return weight, to_numpy(mean), np.maximum(to_numpy(m2), 0.0), complete
 
 
 def _complete_moments(deviation, sums, xp, device):

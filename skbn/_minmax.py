@@ -5,6 +5,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 
 from ._affine import affine_forward, affine_inverse
 from ._array_api import follows_namespace, foreign_namespace, total
+from ._callbacks import CallbackSupportMixin, fit_task
 from ._dask import is_dask_array, maps_dask_chunks, refuse_non_finite_chunks
 from ._numerics import EPS, is_constant
 from ._stats import Extrema
@@ -20,7 +21,9 @@ from ._validation import (
 )
 
 
-class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class MinMaxNormalizer(
+    CallbackSupportMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator
+):
     """Scale each feature linearly so that its range becomes ``feature_range``.
 
     Each feature is mapped to::
@@ -103,8 +106,8 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     -----
     Minima and maxima are exact, so streaming loses nothing: any split of the
     data into :meth:`partial_fit` batches gives the attributes of one
-    :meth:`fit`, bit for bit. They are stored as float64; float32 input stays
-    float32 on output.
+    :meth:`fit`, bit for bit. They are stored as float64; float32 (and
+    float16) input stays float32 (float16) on output, as in MinMaxScaler.
 
     NaN values are ignored when fitting and kept as NaN by :meth:`transform`;
     a feature missing from a whole batch takes its range from the other
@@ -173,6 +176,10 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     array([[1., 0.]])
     """
 
+    # Statistics are float64 whatever X's dtype; the output keeps X's float
+    # dtype, float16 included, as scikit-learn's scalers do.
+    _kept_float_dtypes = (np.float64, np.float32, np.float16)
+
     def __init__(self, feature_range=(0, 1), *, data_range=None, clip=False, copy=True):
         self.feature_range = feature_range
         self.data_range = data_range
@@ -180,6 +187,7 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.copy = copy
 
     @follows_namespace
+    @fit_task()
     def fit(self, X, y=None, sample_weight=None):
         """Compute the per-feature range of X, forgetting any earlier one.
 
@@ -205,6 +213,7 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return self
 
     @follows_namespace
+    @fit_task()
     def partial_fit(self, X, y=None, sample_weight=None):
         """Update the per-feature range with one batch of samples.
 
@@ -307,7 +316,7 @@ class MinMaxNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.array_api_support = True
         tags.input_tags.allow_nan = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.transformer_tags.preserves_dtype = ["float64", "float32", "float16"]
         return tags
 
     def _check_params(self):

@@ -5,6 +5,7 @@ from sklearn.base import BaseEstimator, OutlierMixin
 
 from ._affine import affine_forward
 from ._array_api import follows_namespace, foreign_namespace, labels, largest_absolute
+from ._callbacks import CallbackSupportMixin, fit_task
 from ._dask import maps_dask_chunks
 from ._standardize import BatchStandardizer
 from ._validation import (
@@ -28,7 +29,7 @@ _STATISTICS = (
 )
 
 
-class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
+class ZScoreOutlierDetector(CallbackSupportMixin, OutlierMixin, BaseEstimator):
     """Flag rows in which some feature lies more than ``threshold`` std out.
 
     Standardized data has no bounds, but under a roughly normal distribution
@@ -133,6 +134,7 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
         self.momentum = momentum
 
     @follows_namespace
+    @fit_task()
     def fit(self, X, y=None, sample_weight=None):
         """Compute the statistics of X, forgetting any earlier ones.
 
@@ -155,6 +157,7 @@ class ZScoreOutlierDetector(OutlierMixin, BaseEstimator):
         return self._update(X, sample_weight, reset=True)
 
     @follows_namespace
+    @fit_task()
     def partial_fit(self, X, y=None, sample_weight=None):
         """Update the statistics with one batch of samples.
 

@@ -6,6 +6,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 
 from ._affine import affine_forward, affine_inverse
 from ._array_api import follows_namespace, total
+from ._callbacks import CallbackSupportMixin, batch_task, fit_task, n_rows
 from ._dask import (
     each_chunk,
     is_dask_array,
@@ -30,7 +31,9 @@ from ._validation import (
 )
 
 
-class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class BatchStandardizer(
+    CallbackSupportMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator
+):
     """Standardize features to z-scores, with BatchNorm-style running statistics.
 
     Each feature is mapped to::
@@ -118,9 +121,10 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     n_samples_seen_ : int, float or ndarray of shape (n_features,)
         Number of samples processed (the sum of the weights when
-        ``sample_weight`` was given). An array of per-feature counts when some
-        values were missing (NaN). Reset by :meth:`fit`, increased by
-        :meth:`partial_fit`.
+        ``sample_weight`` was given). One number when no value was missing;
+        where values were missing (NaN), an array of per-feature counts,
+        unless they are all equal (as in StandardScaler). Reset by
+        :meth:`fit`, increased by :meth:`partial_fit`.
 
     n_batches_seen_ : int
         Number of batches processed.
@@ -148,7 +152,7 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     far from zero: on ``1e9 + N(0, 1)``, streamed in 1000-row batches,
     fitted as a dask array, or first observed in a later batch, ``var_``
     agrees with the exact value to about 1e-12 relative. Output keeps the
-    input's float dtype.
+    input's float dtype, float16 included, as in StandardScaler.
 
     A feature is constant when its standard deviation is within four units
     in the last place of its mean (``std <= 4 * 2.2e-16 * abs(mean_)``):
@@ -232,6 +236,10 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
            [ 1.342,  0.   ]])
     """
 
+    # Statistics are float64 whatever X's dtype; the output keeps X's float
+    # dtype, float16 included, as scikit-learn's scalers do.
+    _kept_float_dtypes = (np.float64, np.float32, np.float16)
+
     def __init__(
         self,
         *,
@@ -254,6 +262,7 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.copy = copy
 
     @follows_namespace
+    @fit_task(subtasks=lambda self, X: self._n_batch_subtasks(X))
     def fit(self, X, y=None, sample_weight=None):
         """Compute the statistics of X, forgetting any earlier ones.
 
@@ -290,14 +299,13 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 )
                 precomputed = each_chunk(_batch_moments, X, sample_weight, None)
             for rows, batch in zip(batches, precomputed, strict=True):
-                self._update(
-                    X[rows, ...],
-                    None if sample_weight is None else sample_weight[rows],
-                    precomputed=batch,
-                )
+                weight = None if sample_weight is None else sample_weight[rows]
+                with batch_task(self, X[rows, ...], weight):
+                    self._update(X[rows, ...], weight, precomputed=batch)
         return self
 
     @follows_namespace
+    @fit_task()
     def partial_fit(self, X, y=None, sample_weight=None):
         """Update the statistics with one batch of samples.
 
@@ -329,6 +337,7 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return self
 
     @follows_namespace
+    @fit_task()
     def partial_fit_transform(self, X, y=None, sample_weight=None):
         """BatchNorm's training-mode forward pass over one batch.
 
@@ -444,7 +453,7 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         tags.array_api_support = True
         tags.input_tags.allow_nan = True
         tags.input_tags.sparse = not self.with_mean
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.transformer_tags.preserves_dtype = ["float64", "float32", "float16"]
         return tags
 
     # The steps below are shared by fit, partial_fit and partial_fit_transform.
@@ -495,6 +504,12 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             check_per_feature(self.gamma, "gamma", n_features),
             check_per_feature(self.beta, "beta", n_features),
         )
+
+    def _n_batch_subtasks(self, X):
+        """How many batches fit reports to the callbacks: 0 for one batch."""
+        self._check_params()
+        n_batches = len(self._fit_batches(n_rows(X)))
+        return n_batches if n_batches > 1 else 0
 
     def _fit_batches(self, n_samples):
         if self.batch_size is None or self.batch_size >= n_samples:
@@ -554,7 +569,9 @@ class BatchStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             if self.with_std
             else np.ones_like(var)
         )
-        self.n_samples_seen_ = _compact_counts(moments.weight, integer_counts)
+        self.n_samples_seen_ = _compact_counts(
+            moments.weight, integer_counts, moments.complete
+        )
         self.n_batches_seen_ = (self.n_batches_seen_ if started else 0) + 1
         return batch
 
@@ -604,10 +621,13 @@ def _check_unbiased_variance_possible(n_samples, weight):
         )
 
 
-def _compact_counts(counts, integer):
-    """Per-feature counts as StandardScaler reports them: one number if all equal."""
+def _compact_counts(counts, integer, complete):
+    """Per-feature counts as StandardScaler reports them: one number when no
+    value was missing (every feature then has the same count, exactly, not
+    sums that differ in their last bits) or when the counts are equal
+    anyway; an array otherwise."""
     counts = counts.astype(np.int64) if integer else counts
-    return counts[0] if (counts == counts[0]).all() else counts
+    return counts[0] if complete or (counts == counts[0]).all() else counts
 
 
 def from_running_statistics(*, mean, var, n_batches_seen, momentum, eps, gamma, beta):

@@ -77,6 +77,9 @@ class Moments:
         The point the mean is measured from.
     unit : ndarray of shape (n_features,) or float
         Powers of two the mean and ``sqrt(m2)`` are expressed in.
+    complete : bool
+        Whether every value was observed (no NaN): then every feature has
+        the same weight, exactly.
     """
 
     weight: np.ndarray
@@ -84,6 +87,7 @@ class Moments:
     m2: np.ndarray
     origin: np.ndarray | float = 0.0
     unit: np.ndarray | float = _UNIT
+    complete: bool = True  # no value was missing (NaN)
 
     @classmethod
     def from_batch(cls, X, sample_weight=None, origin=None):
@@ -139,6 +143,7 @@ class Moments:
             m2=self.m2 * ratio * ratio,
             origin=origin,
             unit=unit,
+            complete=self.complete,
         )
 
     def merge(self, other):
@@ -153,6 +158,7 @@ class Moments:
             m2=a.m2 + b.m2 + delta * delta * a.weight * share,
             origin=a.origin,
             unit=a.unit,
+            complete=a.complete and b.complete,
         )
 
     @property
@@ -408,10 +414,11 @@ def _computed_elsewhere(cls, foreign, X, sample_weight, origin):
     if xp is None:
         return None
     origin = _complete_origin(X, sample_weight, origin)
-    weight, mean, second = foreign(X, sample_weight, origin, xp)
     if cls is Scatter:
+        weight, mean, second = foreign(X, sample_weight, origin, xp)
         return Scatter(weight, mean, second / weight if weight > 0 else second, origin)
-    return cls(weight, mean, second, origin)
+    weight, mean, m2, complete = foreign(X, sample_weight, origin, xp)
+    return Moments(weight, mean, m2, origin=origin, complete=complete)
 
 
 def scatter_blocking(X):
@@ -442,10 +449,10 @@ def reference_point(X, sample_weight=None):
     weight = None if sample_weight is None else sample_weight[rows]
     xp = foreign_namespace(X)
     if xp is not None:
-        moments = Moments(
-            *foreign_moments(X[rows, ...], weight, np.zeros(X.shape[1]), xp)
+        observed, mean, *_ = foreign_moments(
+            X[rows, ...], weight, np.zeros(X.shape[1]), xp
         )
-        return np.where(moments.weight > 0, moments.mean, 0.0)
+        return np.where(observed > 0, mean, 0.0)
     point = _dense_moments(X[rows], weight).observed_mean
     unseen = np.flatnonzero(np.isnan(point))
     if unseen.size:
@@ -536,7 +543,7 @@ def _rescued(X, sample_weight, moments):
         m2[j] = np.ldexp(part.m2[0], k - 2 * h)
         if rebase:  # to the (rounded) mean, near the data for later batches
             origin[j], mean[j] = part.mean[0] * scale, 0.0
-    return Moments(weight=moments.weight, mean=mean, m2=m2, origin=origin, unit=unit)
+    return replace(moments, mean=mean, m2=m2, origin=origin, unit=unit)
 
 
 def merge_pairwise(parts):
@@ -743,15 +750,13 @@ def _dense_moments(X, sample_weight, origin=None):
     m2 = np.einsum("ij,ij->j", weighted, deviation)
     m2 -= _safe_divide(residual * residual, weight)
     refinement = _safe_divide(residual, weight)
+    m2 = np.maximum(m2, 0.0)
+    complete = not has_missing
     if origin is None:
         # The first-pass mean is the origin and the refinement the mean from
         # it: the digits the refinement adds would be rounded away in a sum.
-        return Moments(
-            weight=weight, mean=refinement, m2=np.maximum(m2, 0.0), origin=mean
-        )
-    return Moments(
-        weight=weight, mean=mean + refinement, m2=np.maximum(m2, 0.0), origin=origin
-    )
+        return Moments(weight, refinement, m2, origin=mean, complete=complete)
+    return Moments(weight, mean + refinement, m2, origin=origin, complete=complete)
 
 
 @_overflow_checked
@@ -777,9 +782,14 @@ def _sparse_moments(X, sample_weight):
         implicit_count > 0, np.maximum(row_weight.sum() - stored_weight, 0.0), 0.0
     )
     present = ~np.isnan(X.data)
+    complete = bool(present.all())
     cols, values = X.col[present], X.data[present].astype(np.float64)
     entry_weight = row_weight[X.row[present]]
     weight = zeros_weight + column_sums(cols, entry_weight)
+    if complete:
+        # Every column holds every row: the total weight, the same number
+        # for each, not sums taken in different orders.
+        weight = np.full(n_features, row_weight.sum())
     mean = _safe_divide(column_sums(cols, entry_weight * values), weight)
     deviation = values - mean[cols]
     weighted = entry_weight * deviation
@@ -787,7 +797,7 @@ def _sparse_moments(X, sample_weight):
     m2 = column_sums(cols, weighted * deviation) + zeros_weight * mean * mean
     m2 -= _safe_divide(residual * residual, weight)
     mean += _safe_divide(residual, weight)
-    return Moments(weight=weight, mean=mean, m2=np.maximum(m2, 0.0))
+    return Moments(weight, mean, np.maximum(m2, 0.0), complete=complete)
 
 
 def _block_scatter(X, sample_weight, origin):

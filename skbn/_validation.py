@@ -36,6 +36,15 @@ from ._dask import (
 FLOAT_DTYPES = (np.float64, np.float32)
 
 
+def kept_dtypes(estimator):
+    """The float dtypes an estimator's output keeps (other input: float64).
+
+    float64 and float32 for every estimator; the scalers keep float16 too,
+    as scikit-learn's do (``_kept_float_dtypes`` on their class).
+    """
+    return getattr(type(estimator), "_kept_float_dtypes", FLOAT_DTYPES)
+
+
 def check_bool(value, name):
     """Return ``value`` if it is a bool (numpy's included)."""
     if not isinstance(value, (bool, np.bool_)):
@@ -269,7 +278,7 @@ def validate_batch(
             estimator,
             readable,
             reset=reset,
-            dtype=_accepted_dtypes(X),
+            dtype=_accepted_dtypes(X, estimator),
             accept_sparse=("csr", "csc") if accept_sparse else False,
             ensure_all_finite="allow-nan" if allow_nan else True,
             copy=bool(copy) and readable is X,
@@ -342,7 +351,7 @@ def validate_inverse_input(
         problem,
         lambda: check_array(
             readable,
-            dtype=_accepted_dtypes(X),
+            dtype=_accepted_dtypes(X, estimator),
             accept_sparse=("csr", "csc") if accept_sparse else False,
             ensure_all_finite="allow-nan" if allow_nan else True,
             estimator=estimator,
@@ -398,7 +407,7 @@ def _passes_unchanged(
     if not (
         type(X) is np.ndarray
         and X.ndim == 2
-        and X.dtype in FLOAT_DTYPES
+        and X.dtype in kept_dtypes(estimator)
         and X.shape[0] > 0
         and (X.shape[1] > 0 if n_features is None else X.shape[1] == n_features)
         and (copy is not False or X.flags.writeable)
@@ -535,8 +544,8 @@ def _refuse_unless_numbers(problem, validate):
     raise ValueError(message)
 
 
-def _accepted_dtypes(X):
-    """The float dtypes validation may return X in.
+def _accepted_dtypes(X, estimator):
+    """The float dtypes validation may return X in (:func:`kept_dtypes`).
 
     scikit-learn reads no dtype from a polars frame, and so makes even an
     all-Float32 one float64: that one is asked for as float32, as a float32
@@ -547,7 +556,7 @@ def _accepted_dtypes(X):
 
         if all(dtype == pl.Float32 for dtype in X.schema.values()):
             return np.float32
-    return FLOAT_DTYPES
+    return kept_dtypes(estimator)
 
 
 def _writeable(X, validated):

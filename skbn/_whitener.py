@@ -16,6 +16,7 @@ from ._array_api import (
     foreign_namespace,
     like,
 )
+from ._callbacks import CallbackSupportMixin, fit_task
 from ._dask import maps_dask_chunks
 from ._numerics import check_spread_in_range
 from ._stats import Scatter
@@ -41,7 +42,12 @@ _DERIVED = (
 )
 
 
-class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class SVDWhitener(
+    CallbackSupportMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
+):
     r"""Whiten data: decorrelate the features and scale them to unit variance.
 
     Rows are mapped to
@@ -206,6 +212,10 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     0, as for uncorrelated features not in decreasing order of variance, the
     eigenvector's largest entry is made positive instead.
 
+    Output keeps float32 input's dtype; float16 input gives float64 output,
+    as in PCA: each whitened column mixes every feature, which float16 would
+    round once more.
+
     Missing values (NaN) are refused: a covariance needs complete rows.
     ``fit`` needs at least 2 samples; :meth:`partial_fit` accepts batches of
     one row once it has seen 2.
@@ -251,6 +261,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self.copy = copy
 
     @follows_namespace
+    @fit_task()
     def fit(self, X, y=None, sample_weight=None):
         """Compute the mean, covariance and whitening map of X.
 
@@ -279,6 +290,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         return self
 
     @follows_namespace
+    @fit_task()
     def partial_fit(self, X, y=None, sample_weight=None):
         """Merge a batch into the mean and covariance.
 

@@ -26,7 +26,7 @@ from skbn import (
     SVDWhitener,
     ZScoreOutlierDetector,
 )
-from skbn._validation import FLOAT_DTYPES, validate_batch, validate_inverse_input
+from skbn._validation import kept_dtypes, validate_batch, validate_inverse_input
 
 N_FEATURES = 3
 NAMES = ["a", "b", "c"]
@@ -190,7 +190,7 @@ def scikit_learn_batch(est, X, *, reset, allow_nan, copy):
         est,
         X,
         reset=reset,
-        dtype=FLOAT_DTYPES,
+        dtype=kept_dtypes(est),  # float16 too: a BatchStandardizer keeps it
         ensure_all_finite="allow-nan" if allow_nan else True,
         copy=bool(copy),
         force_writeable=copy is not None,
@@ -225,7 +225,7 @@ def test_validate_batch_answers_as_scikit_learn(name, state, allow_nan, copy):
 def scikit_learn_inverse(est, X, *, allow_nan, copy):
     X = check_array(
         X,
-        dtype=FLOAT_DTYPES,
+        dtype=kept_dtypes(est),
         ensure_all_finite="allow-nan" if allow_nan else True,
         estimator=est,
         copy=bool(copy),
