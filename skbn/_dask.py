@@ -46,7 +46,9 @@ def validate_dask_batch(estimator, X, *, reset, allow_nan, check_finite):
             f"Expected a 2D dask array, got {X.ndim}D array instead: reshape X "
             "to (n_samples, n_features)."
         )
-    if X.dtype.kind in "biu":
+    if X.dtype.kind in "biu" or X.dtype == np.float16:
+        # The statistics are float64 anyway; a lazy transform of the chunks
+        # keeps their dtype as the NumPy transform does.
         X = X.astype(np.float64)
     elif X.dtype not in (np.float32, np.float64):
         raise ValueError(

@@ -62,6 +62,18 @@ def test_float16_through_partial_fit_and_copy_false():
     assert_array_equal(Z, BatchStandardizer().fit(X).transform(X))
 
 
+def test_float16_dask_arrays_are_fitted_and_transformed_as_numpy_ones():
+    da = pytest.importorskip("dask.array")
+    X = half_data()
+    lazy = da.from_array(X, chunks=(50, 3))
+    scaler = BatchStandardizer().fit(lazy)
+    reference = BatchStandardizer().fit(X)
+    assert_allclose(scaler.mean_, reference.mean_, rtol=1e-12)
+    Z = scaler.transform(lazy).compute()
+    assert Z.dtype == np.float16
+    assert_array_equal(Z, reference.transform(X))
+
+
 def test_whitener_and_detector_give_float64_for_float16():
     """As PCA does: a whitened column mixes every feature, float16 would
     round it once more; the detector's scores are float64 for every input."""
