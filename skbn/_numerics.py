@@ -127,7 +127,9 @@ def check_spread_in_range(X, variance, sample_weight, name):
     tiny = np.flatnonzero(variance < SAFE_SMALL)
     if not tiny.size or type(X) is not np.ndarray:
         return
-    columns = X[:, tiny] if sample_weight is None else X[sample_weight > 0][:, tiny]
+    columns = X[:, tiny]  # only these columns are read again
+    if sample_weight is not None:
+        columns = columns[sample_weight > 0]
     spread = np.ptp(columns, axis=0)
     lost = (spread > 0) & ~is_constant(spread, np.max(np.abs(columns), axis=0))
     if lost.any():

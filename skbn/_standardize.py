@@ -564,16 +564,18 @@ class BatchStandardizer(
         self._moments = dict(vars(moments))
         self.mean_ = mean
         self.var_ = var
-        self.scale_ = (
-            scale_from_variance(var, mean, self.eps, std=std)
-            if self.with_std
-            else np.ones_like(var)
-        )
+        self.scale_ = self._scale(var, mean, std)
         self.n_samples_seen_ = _compact_counts(
             moments.weight, integer_counts, moments.complete
         )
         self.n_batches_seen_ = (self.n_batches_seen_ if started else 0) + 1
         return batch
+
+    def _scale(self, var, mean, std=None):
+        """``scale_`` from the statistics: ones when ``with_std=False``."""
+        if not self.with_std:
+            return np.ones_like(var)
+        return scale_from_variance(var, mean, self.eps, std=std)
 
     def _standardize(self, X, *, out, refuse_infinity=False):
         """The inference-mode map of a validated X, written into ``out``."""
@@ -652,9 +654,7 @@ def from_running_statistics(*, mean, var, n_batches_seen, momentum, eps, gamma, 
     est._moments = dict(vars(Moments(weight=empty, mean=empty, m2=empty)))
     est.mean_ = mean
     est.var_ = var
-    est.scale_ = (
-        scale_from_variance(var, mean, est.eps) if est.with_std else np.ones_like(var)
-    )
+    est.scale_ = est._scale(var, mean)
     est.n_samples_seen_ = 0
     est.n_batches_seen_ = int(n_batches_seen)
     return est
