@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 import sklearn
 from numpy.testing import assert_allclose, assert_array_equal
-from settings import COMPLIANCE_ESTIMATORS, FITTED_ARRAYS, FITTED_NUMBERS
 from sklearn.base import clone
 
 import skbn
@@ -24,6 +23,7 @@ from skbn import (
     SVDWhitener,
     ZScoreOutlierDetector,
 )
+from tests.helpers import COMPLIANCE_ESTIMATORS, FITTED_ARRAYS, FITTED_NUMBERS
 
 array_api_compat = pytest.importorskip("array_api_compat")
 

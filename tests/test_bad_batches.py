@@ -15,7 +15,6 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 import scipy.sparse as sp
-import settings
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
@@ -25,12 +24,13 @@ from skbn import (
     SVDWhitener,
     ZScoreOutlierDetector,
 )
+from tests import helpers
 
 N_FEATURES = 5
 COLUMNS = ["a", "b", "c", "d", "e"]
 
 
-class Setting(settings.Setting):
+class Setting(helpers.Setting):
     """A setting, with what the bad-batch tests ask of it."""
 
     @property
@@ -353,16 +353,6 @@ def output(est, X):
 # ---------------------------------------------------------------------------
 
 
-def batchnorm_recursion(momentum, batches):
-    """BatchNorm's running mean and unbiased variance, written out."""
-    mean = batches[0].mean(axis=0)
-    var = batches[0].var(axis=0, ddof=1)
-    for batch in batches[1:]:
-        mean = (1 - momentum) * mean + momentum * batch.mean(axis=0)
-        var = (1 - momentum) * var + momentum * batch.var(axis=0, ddof=1)
-    return mean, var
-
-
 def expected_stats(params, batches):
     """StandardScaler, or BatchNorm's update written out."""
     momentum = params.get("momentum")
@@ -370,7 +360,7 @@ def expected_stats(params, batches):
         ref = StandardScaler(with_mean=params.get("with_mean", True))
         ref.fit(np.vstack(batches))
         return ref.mean_, ref.var_
-    return batchnorm_recursion(momentum, batches)
+    return helpers.running_stats_reference(batches, momentum)[-1]
 
 
 def probe(batches):
@@ -433,7 +423,7 @@ def check_detector(est, setting, batches):
         X = np.vstack(batches)
         mean, var = X.mean(axis=0), X.var(axis=0)
     else:
-        mean, var = batchnorm_recursion(setting.momentum, batches)
+        mean, var = helpers.running_stats_reference(batches, setting.momentum)[-1]
     threshold = setting.params.get("threshold", 3.0)
     assert_allclose(est.mean_, mean, rtol=1e-12)
     assert_allclose(est.var_, var, rtol=1e-12)

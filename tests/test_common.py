@@ -3,11 +3,11 @@
 from importlib.metadata import version
 
 import pytest
-from settings import COMPLIANCE_ESTIMATORS
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skbn
 from skbn import SVDWhitener, ZScoreOutlierDetector
+from tests.helpers import COMPLIANCE_ESTIMATORS
 
 ESTIMATORS = COMPLIANCE_ESTIMATORS
 

@@ -19,7 +19,6 @@ from numpy.testing import assert_allclose, assert_array_equal
 distributed = pytest.importorskip("dask.distributed")
 import dask  # noqa: E402
 import dask.array as da  # noqa: E402
-from settings import FITTED_ARRAYS, FITTED_NUMBERS, Setting  # noqa: E402
 
 from skbn import (  # noqa: E402
     BatchStandardizer,
@@ -27,6 +26,7 @@ from skbn import (  # noqa: E402
     SVDWhitener,
     ZScoreOutlierDetector,
 )
+from tests.helpers import FITTED_ARRAYS, FITTED_NUMBERS, Setting  # noqa: E402
 
 RTOL = 1e-10
 # Transformed values are O(1) and cross zero: an absolute tolerance too.

@@ -25,9 +25,9 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils.validation import check_is_fitted
-from splits import batch_splits, random_splits
 
 from skbn import MinMaxNormalizer
+from tests.helpers import batch_splits, random_splits
 
 RTOL = 1e-12
 # Transformed values are O(1) and cross zero; there only an absolute

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
-from splits import batch_splits
 
 from skbn import BatchStandardizer, SVDWhitener, ZScoreOutlierDetector
+from tests.helpers import batch_splits
 
 METHODS = ("zca", "pca", "cholesky", "zca_cor", "pca_cor")
 

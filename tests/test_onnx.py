@@ -10,12 +10,12 @@ import sys
 
 import numpy as np
 import pytest
-from settings import COMPLIANCE_ESTIMATORS
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from skbn import BatchStandardizer, MinMaxNormalizer, SVDWhitener, ZScoreOutlierDetector
+from tests.helpers import COMPLIANCE_ESTIMATORS
 
 skl2onnx = pytest.importorskip("skl2onnx")
 onnxruntime = pytest.importorskip("onnxruntime")

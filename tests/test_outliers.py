@@ -21,9 +21,9 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
-from splits import batch_splits, random_splits
 
 from skbn import MinMaxNormalizer, ZScoreOutlierDetector
+from tests.helpers import batch_splits, random_splits, running_stats_reference
 
 RTOL = 1e-12
 # Scores cross zero for rows at the mean; there only an absolute tolerance
@@ -53,18 +53,6 @@ def reference_score(z):
 
 def reference_labels(z, threshold):
     return np.where(np.any(np.abs(z) > threshold, axis=1), -1, 1)
-
-
-def running_stats_reference(batches, momentum):
-    """PyTorch BatchNorm1d's running statistics, the first batch taken exactly."""
-    mean = batches[0].mean(axis=0)
-    var = batches[0].var(axis=0, ddof=1)
-    history = [(mean, var)]
-    for batch in batches[1:]:
-        mean = (1 - momentum) * mean + momentum * batch.mean(axis=0)
-        var = (1 - momentum) * var + momentum * batch.var(axis=0, ddof=1)
-        history.append((mean, var))
-    return history
 
 
 def assert_scores_match_reference(det, X_fit, X):

@@ -8,10 +8,10 @@ estimator against those of the original.
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
-from settings import COMPLIANCE_ESTIMATORS
 from sklearn.base import clone
 
 from skbn import SVDWhitener, ZScoreOutlierDetector
+from tests.helpers import COMPLIANCE_ESTIMATORS
 
 
 def make_data(n_samples=300, seed=0):

@@ -23,9 +23,14 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
-from splits import batch_splits, random_splits
 
 from skbn import BatchStandardizer
+from tests.helpers import (
+    batch_splits,
+    random_splits,
+    running_stats_reference,
+    training_forward_reference,
+)
 
 RTOL = 1e-12
 # Transformed values are O(1); where they cross zero only an absolute
@@ -329,25 +334,6 @@ B2 = np.array([[2.0, 0.0], [6.0, 3.0], [7.0, 9.0]])
 B3 = np.array([[0.0, 1.0], [5.0, 5.0], [9.0, 2.0], [3.0, 3.0], [1.0, 8.0]])
 GAMMA = np.array([2.0, 0.5])
 BETA = np.array([-1.0, 3.0])
-
-
-def running_stats_reference(batches, momentum):
-    """PyTorch BatchNorm1d's running statistics, the first batch taken exactly."""
-    mean = batches[0].mean(axis=0)
-    var = batches[0].var(axis=0, ddof=1)
-    history = [(mean, var)]
-    for batch in batches[1:]:
-        mean = (1 - momentum) * mean + momentum * batch.mean(axis=0)
-        var = (1 - momentum) * var + momentum * batch.var(axis=0, ddof=1)
-        history.append((mean, var))
-    return history
-
-
-def training_forward_reference(batch, gamma, beta, eps):
-    """Ioffe & Szegedy 2015, Algorithm 1: biased batch variance."""
-    mu = batch.mean(axis=0)
-    sigma2 = batch.var(axis=0)  # ddof=0
-    return gamma * (batch - mu) / np.sqrt(sigma2 + eps) + beta
 
 
 @pytest.mark.parametrize("momentum", [0.1, 1.0])

@@ -14,8 +14,6 @@ from sklearn.preprocessing import StandardScaler
 
 torch = pytest.importorskip("torch")
 
-from settings import COMPLIANCE_ESTIMATORS  # noqa: E402
-
 from skbn import (  # noqa: E402
     BatchStandardizer,
     MinMaxNormalizer,
@@ -29,6 +27,7 @@ from skbn.torch import (  # noqa: E402
     from_module,
     to_module,
 )
+from tests.helpers import COMPLIANCE_ESTIMATORS, batchnorm_step  # noqa: E402
 
 TRANSFORMERS = [
     est for est in COMPLIANCE_ESTIMATORS if not isinstance(est, ZScoreOutlierDetector)
@@ -161,8 +160,7 @@ def test_training_step_parity(momentum, rng):
     with torch.no_grad():
         bn(torch.from_numpy(batch))
     est.partial_fit(batch)
-    expected_mean = (1 - momentum) * old_mean + momentum * batch.mean(axis=0)
-    expected_var = (1 - momentum) * old_var + momentum * batch.var(axis=0, ddof=1)
+    expected_mean, expected_var = batchnorm_step(old_mean, old_var, batch, momentum)
     for running, skbn, expected in [
         (bn.running_mean, est.mean_, expected_mean),
         (bn.running_var, est.var_, expected_var),

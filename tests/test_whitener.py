@@ -24,7 +24,6 @@ from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.linalg import fractional_matrix_power
 from scipy.stats import ortho_group
-from settings import FITTED_ARRAYS
 from sklearn.base import clone
 from sklearn.datasets import load_iris, load_wine, make_low_rank_matrix
 from sklearn.decomposition import PCA
@@ -33,9 +32,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted
-from splits import batch_splits, random_splits
 
 from skbn import SVDWhitener
+from tests.helpers import FITTED_ARRAYS, batch_splits, random_splits
 
 METHODS = ["zca", "pca", "cholesky", "zca_cor", "pca_cor"]
 # Methods that map null directions to 0 instead of refusing them.
