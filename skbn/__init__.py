@@ -5,6 +5,7 @@ Every estimator fits in one shot (``fit``) or streams batch by batch
 """
 
 from ._array_api import estimator_to_numpy
+from ._config import config_context, get_config, set_config
 from ._minmax import MinMaxNormalizer
 from ._outliers import ZScoreOutlierDetector
 from ._standardize import BatchStandardizer
@@ -15,6 +16,9 @@ __all__ = [
     "MinMaxNormalizer",
     "SVDWhitener",
     "ZScoreOutlierDetector",
+    "config_context",
     "estimator_to_numpy",
+    "get_config",
+    "set_config",
 ]
 __version__ = "0.1.0.dev0"

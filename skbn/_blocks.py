@@ -7,6 +7,9 @@ pass a block needs (a sum, then the squared deviations; or a subtraction, then
 a multiplication) runs over it, and the blocks are shared among threads, since
 numpy releases the GIL inside its loops.
 
+How many threads: see :func:`_n_threads`. With one allowed, no pool is made
+and no thread started: the work runs on the calling thread.
+
 Blocks are grouped into tasks of a fixed number of blocks, whatever the number
 of threads, and results come back in block order, so that the statistics merged
 from them do not depend on how many cores the machine has.
@@ -18,10 +21,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
+import joblib
 import numpy as np
 
 # Installed with scikit-learn, which depends on it for the same purpose.
 from threadpoolctl import ThreadpoolController
+
+from ._config import _settings
 
 # About 256k values (2 MiB of float64) per block. Smaller blocks would fit a
 # smaller cache, but then the handful of numpy calls each block needs, and
@@ -62,22 +68,27 @@ def map_row_blocks(
     A group is a list of ``blocks_per_task`` consecutive row slices (a number
     that must not depend on the machine, so that neither do the results); the
     results come back in row order. Small inputs (a single group) stay on the
-    calling thread. A task that ``calls_blas`` runs with BLAS limited to one
-    thread: BLAS would otherwise start threads of its own inside each of ours,
-    more threads than cores, and the surplus spin against each other (a
-    whitener fit took 1.7 times as long).
+    calling thread, and so does everything when one thread is allowed
+    (:func:`_n_threads`): no thread is then started. A task that
+    ``calls_blas`` runs with BLAS limited to one thread: BLAS would otherwise
+    start threads of its own inside each of ours, more threads than cores, and
+    the surplus spin against each other (a whitener fit took 1.7 times as
+    long).
     """
     blocks = row_blocks(n_rows, rows_per_block)
     groups = [
         blocks[start : start + blocks_per_task]
         for start in range(0, len(blocks), blocks_per_task)
     ]
-    if len(groups) <= 1 or _n_threads() == 1:
+    if len(groups) <= 1:
+        return [task(group) for group in groups]
+    n_threads = _n_threads()
+    if n_threads == 1:
         return [task(group) for group in groups]
     if not calls_blas:
-        return list(_pool().map(task, groups))
+        return list(_pool(n_threads).map(task, groups))
     with one_blas_thread():
-        return list(_pool().map(task, groups))
+        return list(_pool(n_threads).map(task, groups))
 
 
 def one_blas_thread():
@@ -106,12 +117,38 @@ def fold(wide_result, n_features):
     return wide_result.reshape(-1, n_features).sum(axis=0)
 
 
-@cache
 def _n_threads():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    """How many threads skbn may use now, in the calling thread.
+
+    The first of: skbn's setting (``skbn.set_config(n_threads=...)``, the
+    calling thread's); ``OMP_NUM_THREADS``, read at each call because
+    joblib's process workers and Dask's worker processes set it in their
+    environment (the first of a list such as "4,2"; a value that is not a
+    positive integer is ignored, as OpenMP ignores it); the number of CPUs
+    the process may use (affinity and cgroup quotas honoured).
+    """
+    n_threads = _settings()["n_threads"]
+    if n_threads is not None:
+        return n_threads
+    return _omp_num_threads(os.environ.get("OMP_NUM_THREADS")) or _cpu_count()
+
+
+def _omp_num_threads(value):
+    """The number of threads an ``OMP_NUM_THREADS`` value gives, or None."""
+    if value is None:
+        return None
+    first = value.split(",")[0].strip()
+    if not first.isdigit() or not first.isascii():
+        return None
+    return int(first) or None
+
+
+@cache
+def _cpu_count():
+    # joblib's count honours CPU affinity, cgroup CPU quotas (containers)
+    # and LOKY_MAX_CPU_COUNT. Reading the cgroup files costs more than a
+    # small call: read once.
+    return max(1, joblib.cpu_count())
 
 
 @cache
@@ -119,15 +156,39 @@ def _blas_threads():
     return ThreadpoolController()
 
 
-def _pool():
-    # One pool per process: a child forked from a process whose pool has
-    # threads inherits the pool but not its threads, and would wait forever.
-    return _pool_of_process(os.getpid())
+def _pool(n_threads):
+    """The process's pool of ``n_threads`` threads, made on first use.
+
+    One pool per process and size: a child forked from a process whose pool
+    has threads inherits the pool but not its threads, and would wait
+    forever. Callers that share a size share its pool, so that together
+    they run at most that many tasks at once. (Pools of other sizes, made
+    under other settings, keep their idle threads.)
+    """
+    key = (os.getpid(), n_threads)
+    pool = _pools.get(key)
+    if pool is None:
+        with _pools_lock:  # two first callers at once make one pool
+            pool = _pools.get(key)
+            if pool is None:
+                pool = _pools[key] = ThreadPoolExecutor(
+                    max_workers=n_threads, thread_name_prefix="skbn"
+                )
+    return pool
 
 
-@cache
-def _pool_of_process(pid):
-    return ThreadPoolExecutor(max_workers=_n_threads(), thread_name_prefix="skbn")
+_pools = {}
+_pools_lock = threading.Lock()
+
+
+def _new_pools_lock():
+    # A child forked while another thread held the lock would wait forever.
+    global _pools_lock
+    _pools_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_pools_lock)
 
 
 def sum_is_finite(X):

@@ -1,0 +1,179 @@
+"""skbn's settings: how many threads it may use.
+
+The settings are the calling thread's own, as scikit-learn's are: each thread
+starts with the defaults, and a thread started inside :func:`config_context`
+(or after :func:`set_config`) does not inherit the setting of the thread that
+started it.
+"""
+
+import numbers
+import threading
+from contextlib import contextmanager
+
+_DEFAULTS = {"n_threads": None}
+_local = threading.local()
+
+
+class _Unchanged:
+    """The default of the setters: the setting stays as it is."""
+
+    def __repr__(self):
+        return "<unchanged>"
+
+
+_UNCHANGED = _Unchanged()
+
+
+def _settings():
+    # The calling thread's settings, made from the defaults on first use.
+    settings = getattr(_local, "settings", None)
+    if settings is None:
+        settings = _local.settings = dict(_DEFAULTS)
+    return settings
+
+
+def get_config():
+    """skbn's settings, in the calling thread.
+
+    Returns
+    -------
+    config : dict
+        ``{"n_threads": ...}``: the number of threads skbn may use, or None
+        for the default (see :func:`set_config`). A copy: changing it changes
+        nothing.
+
+    See Also
+    --------
+    set_config : Change a setting.
+    config_context : Change a setting within a ``with`` block.
+
+    Examples
+    --------
+    >>> import skbn
+    >>> skbn.get_config()
+    {'n_threads': None}
+    """
+    return dict(_settings())
+
+
+def set_config(*, n_threads=_UNCHANGED):
+    """Change skbn's settings, in the calling thread.
+
+    skbn shares the row blocks of a large dense NumPy array among threads of
+    its own in ``fit``, ``partial_fit`` and ``transform`` (:ref:`threads`).
+    ``n_threads`` is how many may run at once.
+
+    The setting is the calling thread's, as scikit-learn's settings are: a
+    thread started afterwards, by this thread or any other, starts with the
+    default, so set it in the code each thread runs.
+
+    Parameters
+    ----------
+    n_threads : int or None, optional
+        How many threads skbn may use; 1 runs all the work on the calling
+        thread and starts no thread at all. None (the initial setting) takes
+        the first of: the ``OMP_NUM_THREADS`` environment variable (a
+        positive integer, or the first of a list such as ``"4,2"``; read at
+        each call, since joblib's process workers and Dask's worker processes
+        set it), the number of CPUs the process may use (CPU affinity and
+        cgroup quotas honoured, as by ``joblib.cpu_count``). Left out, the
+        setting does not change.
+
+        The result of a fit does not depend on this number.
+
+    Raises
+    ------
+    ValueError
+        If ``n_threads`` is neither a positive integer nor None.
+
+    See Also
+    --------
+    get_config : skbn's settings.
+    config_context : Change a setting within a ``with`` block.
+
+    Notes
+    -----
+    threadpoolctl limits native libraries (BLAS, OpenMP), which it finds by
+    their shared objects, and cannot see a pool of Python threads, hence a
+    setting of skbn's own; the limits that joblib's process workers and
+    Dask's worker processes impose reach it through ``OMP_NUM_THREADS``.
+
+    Examples
+    --------
+    >>> import skbn
+    >>> skbn.set_config(n_threads=2)
+    >>> skbn.get_config()["n_threads"]
+    2
+    >>> skbn.set_config(n_threads=None)  # back to the default
+    >>> skbn.get_config()["n_threads"]
+    """
+    if n_threads is not _UNCHANGED:
+        _settings()["n_threads"] = _checked_n_threads(n_threads)
+
+
+@contextmanager
+def config_context(*, n_threads=_UNCHANGED):
+    """Change skbn's settings within a ``with`` block, in the calling thread.
+
+    The settings are those of :func:`set_config`; all of them are restored
+    when the block ends, however it ends. As with scikit-learn's
+    ``config_context``, the setting is the calling thread's: a thread started
+    inside the block starts with the default, not with the block's setting.
+
+    Parameters
+    ----------
+    n_threads : int or None, optional
+        How many threads skbn may use within the block; 1 runs all the work
+        on the calling thread and starts no thread at all; None: the default
+        (see :func:`set_config`). Left out, the setting does not change.
+
+    Yields
+    ------
+    None
+
+    Raises
+    ------
+    ValueError
+        If ``n_threads`` is neither a positive integer nor None (when the
+        block is entered, before anything changes).
+
+    See Also
+    --------
+    get_config : skbn's settings.
+    set_config : Change a setting until changed again.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import skbn
+    >>> from skbn import BatchStandardizer
+    >>> X = np.random.default_rng(0).normal(size=(400_000, 8))
+    >>> with skbn.config_context(n_threads=1):  # no thread: all on this one
+    ...     scaler = BatchStandardizer().fit(X)
+    ...     skbn.get_config()["n_threads"]
+    1
+    >>> skbn.get_config()["n_threads"] is None
+    True
+    >>> np.array_equal(scaler.var_, BatchStandardizer().fit(X).var_)
+    True
+    """
+    before = get_config()
+    set_config(n_threads=n_threads)
+    try:
+        yield
+    finally:
+        _settings().update(before)
+
+
+def _checked_n_threads(n_threads):
+    if n_threads is None:
+        return None
+    if (
+        isinstance(n_threads, numbers.Integral)
+        and not isinstance(n_threads, bool)
+        and n_threads >= 1
+    ):
+        return int(n_threads)
+    raise ValueError(
+        f"n_threads must be a positive integer or None, got {n_threads!r}."
+    )
