@@ -1,9 +1,9 @@
-"""Applying a fitted affine map, forward and backward.
+"""Applying a fitted affine map to numpy arrays, forward and backward.
 
 Every skbn scaler transforms ``x -> (x - shift) * factor + offset`` feature by
 feature (:func:`affine_forward`, :func:`affine_inverse`); the whitener maps
-rows through a full matrix, ``x -> (x - shift) @ matrix``
-(:func:`linear_forward`, :func:`linear_inverse`).
+rows through a full matrix, ``x -> (x - before) @ matrix + after``
+(:func:`linear`). These are the numpy backend's maps (:mod:`skbn._backend`).
 
 The shift is subtracted *before* multiplying: folding it into the offset
 (``x * factor + (offset - shift * factor)``) would cancel catastrophically for
@@ -23,7 +23,6 @@ import math
 import numpy as np
 from scipy import sparse
 
-from ._array_api import foreign_affine, foreign_linear, foreign_namespace
 from ._blocks import (
     WIDE,
     WIDE_MIN_ROWS,
@@ -33,7 +32,7 @@ from ._blocks import (
     scratch,
     wide_view,
 )
-from ._stats import refuse_infinity as refuse_infinity_in
+from ._numpy_stats import refuse_infinity as refuse_infinity_in
 
 
 def affine_forward(
@@ -51,9 +50,6 @@ def affine_forward(
         if factor is not None:
             _scale_stored_entries(X, factor, np.multiply)
         return X
-    xp = foreign_namespace(X)
-    if xp is not None:  # validated already, infinity included
-        return foreign_affine(X, xp, shift=shift, factor=factor, offset=offset)
     steps = [(np.subtract, shift), (np.multiply, factor), (np.add, offset)]
     return _apply_by_blocks(
         X, steps, X if out is None else out, refuse_infinity=refuse_infinity
@@ -67,11 +63,6 @@ def affine_inverse(X, *, shift=None, factor=None, offset=None, out=None):
         if factor is not None:
             _scale_stored_entries(X, factor, np.divide)
         return X
-    xp = foreign_namespace(X)
-    if xp is not None:
-        return foreign_affine(
-            X, xp, shift=shift, factor=factor, offset=offset, inverse=True
-        )
     steps = [(np.subtract, offset), (np.divide, factor), (np.add, shift)]
     return _apply_by_blocks(X, steps, X if out is None else out)
 
@@ -132,31 +123,15 @@ def _scale_stored_entries(X, factor, operation):
     operation(X.data, per_entry, out=X.data, casting="same_kind")
 
 
-def linear_forward(X, *, shift, matrix, out):
-    """``out = (X - shift) @ matrix``, by blocks of rows shared among threads.
+def linear(source, *, before, matrix, after, out):
+    """``out = (source - before) @ matrix + after``, by blocks of rows shared
+    among threads.
 
-    ``out`` may be ``X`` itself when the matrix is square (an in-place
+    ``out`` may be ``source`` itself when the matrix is square (an in-place
     transform): each block is copied into a work array before its rows are
-    overwritten. An array of another namespace gets a new array.
+    overwritten. In float64: the product goes straight into ``out`` when it
+    is float64.
     """
-    xp = foreign_namespace(X)
-    if xp is not None:
-        return foreign_linear(X, xp, before=shift, matrix=matrix, after=0.0)
-    return _blocked_product(X, shift, matrix, 0.0, out)
-
-
-def linear_inverse(Z, *, shift, matrix, out):
-    """Undo :func:`linear_forward`: ``out = Z @ matrix + shift``, by row blocks."""
-    xp = foreign_namespace(Z)
-    if xp is not None:
-        return foreign_linear(Z, xp, before=0.0, matrix=matrix, after=shift)
-    return _blocked_product(Z, 0.0, matrix, shift, out)
-
-
-def _blocked_product(source, before, matrix, after, out):
-    # ``out = (source - before) @ matrix + after``, in float64: each block's
-    # deviations go into the thread's work array, and the product straight
-    # into ``out`` when it is float64.
     n_rows, n_features = source.shape
     direct = out.dtype == np.float64 and out.flags.c_contiguous
 

@@ -1,39 +1,47 @@
-"""Arrays of other array-API libraries: torch, CuPy, array-api-strict, ...
+"""The backend of other array-API libraries: torch, CuPy, array-api-strict, ...
 
 With scikit-learn's array API dispatch on, an estimator given such an array
 makes its passes over X (the sums and squared deviations, the extrema, the
 scatter matrix X'X, the maps) with that array's namespace, on its device. What
 those passes produce is small (a few numbers per feature, or a matrix of
-n_features squared): it is brought to the host and merged and derived in
-float64 by the same code as numpy's, and the fitted attributes are published
-back on the device, in float64 where the device has it.
+n_features squared): it is brought to the host, merged and derived in float64
+by the same code as numpy's, and the fitted attributes are published on the
+device, in float64 where the device has it. Transforms compute with them
+there: nothing goes back and forth per call.
 
 array-api-compat (the ``array-api`` extra) gives the namespaces; skbn itself
-never imports torch or CuPy. A numpy array takes the numpy path, dispatch or
-not, at the cost of a type check.
+never imports torch or CuPy.
 """
 
-import copy
-import functools
 import math
 
 import numpy as np
 from sklearn import get_config
 
 from ._dask import is_dask_array
+from ._stats import Extrema, Moments, Scatter
+from ._validation import check_weights
 
 
-def foreign_namespace(X):
-    """X's array-API namespace, if dispatch is on and X is not numpy's; else None."""
-    if type(X) is np.ndarray or not get_config()["array_api_dispatch"]:
+def namespace_backend(X):
+    """The backend of X's array-API namespace, if dispatch is on and X is
+    not numpy's (nor a list, nor a Dask array); else None."""
+    if not get_config()["array_api_dispatch"]:
         return None
-    if isinstance(X, (np.ndarray, np.generic, list, tuple)) or is_dask_array(X):
+    if isinstance(X, (np.ndarray, np.generic, list, tuple)):
         return None
     from array_api_compat import array_namespace, is_array_api_obj, is_numpy_array
 
     if not is_array_api_obj(X) or is_numpy_array(X):
         return None
-    return array_namespace(X)
+    xp, device = array_namespace(X), device_of(X)
+    key = (xp.__name__, str(device))
+    if key not in _BACKENDS:  # (finding the accumulation dtype allocates)
+        _BACKENDS[key] = ArrayAPIBackend(xp, device)
+    return _BACKENDS[key]
+
+
+_BACKENDS = {}
 
 
 def device_of(X):
@@ -77,82 +85,6 @@ def on_device(values, xp, device, dtype=None):
     return xp.asarray(values, dtype=dtype, device=device)
 
 
-# The methods that change the fitted state; the others leave it as it was.
-_FITTING = ("fit", "partial_fit", "partial_fit_transform")
-
-
-def follows_namespace(method):
-    """Let a method of X take arrays of any namespace, on any device.
-
-    With an X of another namespace (see :func:`foreign_namespace`), or on an
-    estimator fitted on one, the method runs with the fitted arrays as numpy
-    arrays. A fitting method then publishes its arrays in X's namespace on
-    X's device; any other leaves them as they were. With dispatch on, an X
-    in another namespace or on another device than the fit's is refused, as
-    scikit-learn refuses it, except by ``fit``, which starts afresh.
-    """
-    fitting = method.__name__ in _FITTING
-
-    @functools.wraps(method)
-    def wrapper(self, X, *args, **kwargs):
-        xp = foreign_namespace(X)
-        held = self.__dict__.get("_array_namespace")
-        if xp is None and held is None:
-            if type(X) is np.ndarray or not hasattr(self, "n_features_in_"):
-                return method(self, X, *args, **kwargs)
-        where = None if xp is None else (xp.__name__, str(device_of(X)))
-        if (
-            where != held
-            and method.__name__ != "fit"
-            and hasattr(self, "n_features_in_")
-            and get_config()["array_api_dispatch"]
-            and not is_dask_array(X)
-        ):
-            raise ValueError(
-                f"{type(self).__name__}.{method.__name__}() must use the same "
-                f"namespace and device as the fit: it was fitted on {_name(held)} "
-                f"arrays, and X is {_name(where)}. Move X, or use "
-                "skbn.estimator_to_numpy(estimator) for numpy arrays."
-            )
-        if xp is None and held is None:
-            return method(self, X, *args, **kwargs)
-        before = set(vars(self))
-        originals = {
-            name: value
-            for name, value in vars(self).items()
-            if _is_foreign_array(value)
-        }
-        for name, value in originals.items():
-            setattr(self, name, to_numpy(value))
-        try:
-            result = method(self, X, *args, **kwargs)
-        except BaseException:
-            vars(self).update(originals)
-            raise
-        if not fitting:
-            # What the method derived and kept (a map derived on first use)
-            # goes where the rest of the state is.
-            for name, value in list(vars(self).items()):
-                if (
-                    name not in originals
-                    and name not in before
-                    and (isinstance(value, np.ndarray))
-                ):
-                    setattr(self, name, on_device(value, xp, device_of(X)))
-            vars(self).update(originals)
-        elif xp is None:  # fitted on numpy arrays, dispatch or not
-            self._array_namespace = None
-        else:
-            _publish(self, xp, device_of(X))
-        return result
-
-    return wrapper
-
-
-def _name(where):
-    return "numpy" if where is None else f"{where[0]} (device {where[1]})"
-
-
 def estimator_to_numpy(estimator):
     """A copy of a fitted skbn estimator whose array attributes are numpy arrays.
 
@@ -179,26 +111,16 @@ def estimator_to_numpy(estimator):
     >>> type(scaler.mean_).__name__
     'ndarray'
     """
-    converted = copy.copy(estimator)
-    for name, value in vars(estimator).items():
-        if _is_foreign_array(value):
-            setattr(converted, name, to_numpy(value))
-    converted._array_namespace = None
+    state = {name: _on_host(value) for name, value in estimator.__getstate__().items()}
+    converted = object.__new__(type(estimator))
+    converted.__setstate__({**state, "_fitted_on": None})
     return converted
 
 
-def as_host(value):
-    """A fitted array of any namespace as a numpy array (numpy's as it is)."""
+def _on_host(value):
+    if isinstance(value, dict):  # fitted maps derived later, say
+        return {name: _on_host(item) for name, item in value.items()}
     return to_numpy(value) if _is_foreign_array(value) else value
-
-
-def like(values, reference):
-    """numpy ``values`` in the namespace and on the device of ``reference``."""
-    if not _is_foreign_array(reference):
-        return values
-    from array_api_compat import array_namespace
-
-    return on_device(values, array_namespace(reference), device_of(reference))
 
 
 def _is_foreign_array(value):
@@ -211,258 +133,284 @@ def _is_foreign_array(value):
     return is_array_api_obj(value) and not is_dask_array(value)
 
 
-def _publish(estimator, xp, device):
-    # Every numeric array, private ones included: scikit-learn's checks want
-    # the whole state on the device.
-    for name, value in list(vars(estimator).items()):
-        if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
-            setattr(estimator, name, on_device(value, xp, device))
-    estimator._array_namespace = (xp.__name__, str(device))
+class ArrayAPIBackend:
+    """The backend of one array-API namespace ``xp`` on one device.
 
-
-# --------------------------------------------------------------- validation
-
-
-def validate_foreign(estimator, X, xp, *, reset, allow_nan, n_features=None):
-    """What ``validate_batch`` checks, for an array of another namespace.
-
-    Returns X as a real floating array of its namespace (int and bool become
-    the accumulation dtype); sets ``n_features_in_`` when ``reset``.
+    The methods of :class:`skbn._backend.NumpyBackend`, each computed with
+    ``xp`` on the device of X.
     """
-    name = type(estimator).__name__
-    if X.ndim != 2:
-        raise ValueError(
-            f"Expected 2D array, got {X.ndim}D array instead: reshape X to "
-            "(n_samples, n_features)."
-        )
-    if not xp.isdtype(X.dtype, ("real floating", "integral", "bool")):
-        raise ValueError(f"{name} needs real numbers; X has dtype {X.dtype}.")
-    if X.dtype not in (xp.float32, xp.float64):  # int, bool, float16
-        X = xp.astype(X, accumulation_dtype(xp, device_of(X)))
-    n_samples, width = X.shape
-    if n_samples == 0 or width == 0:
-        raise ValueError(
-            f"Found array with {n_samples} sample(s) and {width} feature(s) "
-            f"(shape={tuple(X.shape)}) while a minimum of 1 is required by {name}."
-        )
-    expected = None if reset else estimator.n_features_in_
-    if n_features is not None:
-        expected = n_features
-    if expected is not None and width != expected:
-        raise ValueError(
-            f"X has {width} features, but {name} is expecting {expected} features "
-            "as input."
-        )
-    # A sum is finite only if every term is: one reduction in the common
-    # case, the exact searches only when it is not.
-    if math.isfinite(float(xp.sum(X))):
-        pass
-    elif bool(xp.any(xp.isinf(X))):
-        raise ValueError(
-            f"Input X contains infinity or a value too large for {X.dtype}."
-        )
-    elif not allow_nan and bool(xp.any(xp.isnan(X))):
-        raise ValueError(
-            f"Input X contains NaN. {name} does not accept missing values encoded "
-            "as NaN: impute them first (see sklearn.impute)."
-        )
-    if reset:
-        estimator.n_features_in_ = width
-        if hasattr(estimator, "feature_names_in_"):
-            del estimator.feature_names_in_
-    return X
 
+    def __init__(self, xp, device):
+        self.xp, self.device = xp, device
+        self.where = (xp.__name__, str(device))
+        #: float64 where the device has it, else float32.
+        self.dtype = accumulation_dtype(xp, device)
 
-def foreign_sample_weight(sample_weight, X, xp, check):
-    """Weights for the rows of X, in its namespace on its device.
+    def validate(self, estimator, X, *, reset, allow_nan=True, **ignored):
+        """X as a real floating array of its namespace (int and bool become
+        the accumulation dtype); sets ``n_features_in_`` when ``reset``."""
+        return self._validated(estimator, X, reset=reset, allow_nan=allow_nan)
 
-    They are checked on the host by ``check`` (``check_sample_weight``'s
-    numpy checks), as one small vector.
-    """
-    if sample_weight is None:
-        return None
-    host = (
-        to_numpy(sample_weight) if _is_foreign_array(sample_weight) else sample_weight
-    )
-    weight = check(host, X.shape[0])
-    return on_device(weight, xp, device_of(X))
-
-
-# ------------------------------------------------------------ statistics
-
-
-def foreign_moments(X, sample_weight, origin, xp):
-    """Weight, mean (from ``origin``), m2 of X's observed values, and whether
-    none was missing, on the host.
-
-    The corrected two-pass algorithm, in the accumulation dtype on X's device.
-    """
-    device = device_of(X)
-    dtype = accumulation_dtype(xp, device)
-    # float32 minus float64 is float64: one pass, no float64 copy of X first.
-    deviation = X - on_device(origin, xp, device, dtype)
-    if sample_weight is None:
-        sums = to_numpy(xp.sum(deviation, axis=0))
-        if np.isfinite(sums).all():  # no NaN: validation refused infinity
-            return *_complete_moments(deviation, sums, xp, device), True
-    missing = xp.isnan(deviation)
-    deviation = xp.where(missing, xp.zeros_like(deviation), deviation)
-    present = xp.astype(xp.logical_not(missing), dtype)
-    weights = present if sample_weight is None else present * sample_weight[:, None]
-    weight = xp.sum(weights, axis=0)
-    safe = xp.where(weight > 0, weight, xp.ones_like(weight))
-    center = xp.sum(weights * deviation, axis=0) / safe
-    centred = xp.where(missing, xp.zeros_like(deviation), deviation - center)
-    residual = xp.sum(weights * centred, axis=0)
-    m2 = xp.sum(weights * centred * centred, axis=0) - residual * residual / safe
-    mean = center + residual / safe
-    weight = to_numpy(weight)
-    complete = not bool(xp.any(missing))
-    if complete:  # every feature weighs the same: the very same number
-        weight = np.full(weight.shape, weight[0])
-    return weight, to_numpy(mean), np.maximum(to_numpy(m2), 0.0), complete
-
-
-def _complete_moments(deviation, sums, xp, device):
-    # Unweighted, without NaN: the sums and squares of the deviations from
-    # the origin, the batch mean removed afterwards (as in
-    # skbn._stats._block_moments); a batch whose mean lies further from the
-    # origin than its spread is centred on that mean first.
-    n_samples = deviation.shape[0]
-    sum_squares = to_numpy(xp.sum(deviation * deviation, axis=0))
-    shift = np.zeros(deviation.shape[1])
-    if np.any(2.0 * sums * sums > n_samples * sum_squares):
-        shift = sums / n_samples
-        deviation = deviation - on_device(shift, xp, device, deviation.dtype)
-        sums = to_numpy(xp.sum(deviation, axis=0))
-        sum_squares = to_numpy(xp.sum(deviation * deviation, axis=0))
-    m2 = np.maximum(sum_squares - sums * sums / n_samples, 0.0)
-    return np.full(deviation.shape[1], float(n_samples)), shift + sums / n_samples, m2
-
-
-def foreign_extrema(X, sample_weight, xp):
-    """Per-feature min and max of the observed values of rows of weight > 0."""
-    device = device_of(X)
-    absent = xp.isnan(X)
-    if sample_weight is not None:
-        absent = xp.logical_or(absent, (sample_weight <= 0)[:, None])
-    infinity = xp.asarray(math.inf, dtype=X.dtype, device=device)
-    low = xp.min(xp.where(absent, infinity, X), axis=0)
-    high = xp.max(xp.where(absent, -infinity, X), axis=0)
-    observed = xp.logical_not(xp.all(absent, axis=0))
-    low, high, observed = to_numpy(low), to_numpy(high), to_numpy(observed)
-    return (
-        np.where(observed, low, np.nan).astype(np.float64),
-        np.where(observed, high, np.nan).astype(np.float64),
-    )
-
-
-def foreign_scatter(X, sample_weight, origin, xp):
-    """Weight, mean (from ``origin``) and centred scatter matrix, on the host.
-
-    One matrix product about the origin, the batch mean removed afterwards;
-    a batch whose mean lies further from the origin than its spread is
-    centred on its own mean first (as ``skbn._stats._block_scatter`` does).
-    """
-    device = device_of(X)
-    dtype = accumulation_dtype(xp, device)
-    weight = float(X.shape[0] if sample_weight is None else xp.sum(sample_weight))
-    center = np.asarray(origin, dtype=np.float64)
-    column_sum, product = _sum_and_product(X, center, sample_weight, xp, dtype)
-    if weight > 0 and np.any(
-        2.0 * column_sum * column_sum > weight * np.diagonal(product)
+    def validate_inverse(
+        self, estimator, X, *, n_features=None, allow_nan=True, **ignored
     ):
-        center = center + column_sum / weight
-        column_sum, product = _sum_and_product(X, center, sample_weight, xp, dtype)
-    matrix = (product + product.T) / 2.0
-    if weight > 0:
-        matrix -= np.outer(column_sum, column_sum) / weight
-    mean = (center - origin) + (column_sum / weight if weight > 0 else 0.0)
-    return weight, mean, matrix
-
-
-def _sum_and_product(X, center, sample_weight, xp, dtype):
-    # In the accumulation dtype: float32 minus float64 is float64.
-    deviation = X - on_device(center, xp, device_of(X), dtype)
-    weighted = (
-        deviation if sample_weight is None else deviation * sample_weight[:, None]
-    )
-    return (
-        to_numpy(xp.sum(weighted, axis=0)).astype(np.float64),
-        to_numpy(xp.matmul(xp.matrix_transpose(weighted), deviation)).astype(
-            np.float64
-        ),
-    )
-
-
-# --------------------------------------------------------------------- maps
-
-
-def foreign_affine(X, xp, *, shift=None, factor=None, offset=None, inverse=False):
-    """``(X - shift) * factor + offset``, or its inverse; X's dtype and device.
-
-    Always a new array: the arrays of other namespaces are not written into.
-    """
-    device = device_of(X)
-    steps = [
-        (operation, on_device(value, xp, device, X.dtype))
-        for operation, value in (
-            [(xp.subtract, offset), (xp.divide, factor), (xp.add, shift)]
-            if inverse
-            else [(xp.subtract, shift), (xp.multiply, factor), (xp.add, offset)]
+        """The input of an inverse map: ``n_features`` columns."""
+        expected = estimator.n_features_in_ if n_features is None else n_features
+        return self._validated(
+            estimator, X, reset=False, allow_nan=allow_nan, n_features=expected
         )
-        if value is not None
-    ]
-    if not steps:
-        return xp.asarray(X, copy=True)
-    result = X
-    for operation, value in steps:  # the first makes the new array
-        result = operation(result, value)
-    return result
+
+    def _validated(self, estimator, X, *, reset, allow_nan, n_features=None):
+        xp = self.xp
+        name = type(estimator).__name__
+        if X.ndim != 2:
+            raise ValueError(
+                f"Expected 2D array, got {X.ndim}D array instead: reshape X to "
+                "(n_samples, n_features)."
+            )
+        if not xp.isdtype(X.dtype, ("real floating", "integral", "bool")):
+            raise ValueError(f"{name} needs real numbers; X has dtype {X.dtype}.")
+        if X.dtype not in (xp.float32, xp.float64):  # int, bool, float16
+            X = xp.astype(X, self.dtype)
+        n_samples, width = X.shape
+        if n_samples == 0 or width == 0:
+            raise ValueError(
+                f"Found array with {n_samples} sample(s) and {width} feature(s) "
+                f"(shape={tuple(X.shape)}) while a minimum of 1 is required by "
+                f"{name}."
+            )
+        expected = None if reset else estimator.n_features_in_
+        if n_features is not None:
+            expected = n_features
+        if expected is not None and width != expected:
+            raise ValueError(
+                f"X has {width} features, but {name} is expecting {expected} "
+                "features as input."
+            )
+        # A sum is finite only if every term is: one reduction in the common
+        # case, the exact searches only when it is not.
+        if math.isfinite(float(xp.sum(X))):
+            pass
+        elif bool(xp.any(xp.isinf(X))):
+            raise ValueError(
+                f"Input X contains infinity or a value too large for {X.dtype}."
+            )
+        elif not allow_nan and bool(xp.any(xp.isnan(X))):
+            raise ValueError(
+                f"Input X contains NaN. {name} does not accept missing values "
+                "encoded as NaN: impute them first (see sklearn.impute)."
+            )
+        if reset:
+            estimator.n_features_in_ = width
+            if hasattr(estimator, "feature_names_in_"):
+                del estimator.feature_names_in_
+        return X
+
+    def weights(self, sample_weight, X):
+        """Weights for the rows of X, checked on the host (one small vector)
+        and put on X's device."""
+        if sample_weight is None:
+            return None
+        host = as_numpy(sample_weight)
+        return self.publish(check_weights(host, X.shape[0]))
+
+    def total(self, weights):
+        return float(self.xp.sum(weights))
+
+    def count_positive(self, weights):
+        xp = self.xp
+        return int(xp.sum(xp.astype(weights > 0, xp.int64)))
+
+    def publish(self, value):
+        """A fitted host value as an array of the namespace, on the device
+        (numbers and None as they are)."""
+        if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
+            return on_device(value, self.xp, self.device)
+        return value
+
+    def parameter(self, value, dtype=None):
+        """A fitted value on the device (already there: as it is), in
+        ``dtype`` if given."""
+        if value is None:
+            return None
+        if isinstance(value, (np.ndarray, np.generic, float, int)):
+            return on_device(value, self.xp, self.device, dtype)
+        return value if dtype is None else self.xp.astype(value, dtype)
+
+    def rows(self, estimator, method, X, *, n_inputs, n_outputs, **kwargs):
+        return method(estimator, self, X, **kwargs)
+
+    def output(self, X, validated, *, copy, n_columns=None):
+        """None: the maps of other namespaces make new arrays."""
+        return None
+
+    def refuse_non_finite(self, estimator, X):
+        from ._validation import refuse_non_finite
+
+        refuse_non_finite(estimator, to_numpy(X))
+
+    def moments(self, X, sample_weight, origin=None):
+        """The moments of X's observed values, on the device; float64 on the
+        host. The corrected two-pass algorithm, in the accumulation dtype."""
+        xp = self.xp
+        origin = self._complete_origin(X, sample_weight, origin)
+        # float32 minus float64 is float64: one pass, no float64 copy of X.
+        deviation = X - self.parameter(origin, self.dtype)
+        if sample_weight is None:
+            sums = to_numpy(xp.sum(deviation, axis=0))
+            if np.isfinite(sums).all():  # no NaN: validation refused infinity
+                return self._complete_moments(deviation, sums, origin)
+        missing = xp.isnan(deviation)
+        deviation = xp.where(missing, xp.zeros_like(deviation), deviation)
+        present = xp.astype(xp.logical_not(missing), self.dtype)
+        weights = present if sample_weight is None else present * sample_weight[:, None]
+        weight = xp.sum(weights, axis=0)
+        safe = xp.where(weight > 0, weight, xp.ones_like(weight))
+        center = xp.sum(weights * deviation, axis=0) / safe
+        centred = xp.where(missing, xp.zeros_like(deviation), deviation - center)
+        residual = xp.sum(weights * centred, axis=0)
+        m2 = xp.sum(weights * centred * centred, axis=0) - residual * residual / safe
+        weight = to_numpy(weight)
+        complete = not bool(xp.any(missing))
+        if complete:  # every feature weighs the same: the very same number
+            weight = np.full(weight.shape, weight[0])
+        return Moments(
+            weight,
+            to_numpy(center + residual / safe),
+            np.maximum(to_numpy(m2), 0.0),
+            origin=origin,
+            complete=complete,
+        )
+
+    def _complete_moments(self, deviation, sums, origin):
+        # Unweighted, without NaN: the sums and squares of the deviations
+        # from the origin, the batch mean removed afterwards (as numpy's
+        # kernel does); a batch whose mean lies further from the origin
+        # than its spread is centred on that mean first.
+        xp = self.xp
+        n_samples = deviation.shape[0]
+        sum_squares = to_numpy(xp.sum(deviation * deviation, axis=0))
+        shift = np.zeros(deviation.shape[1])
+        if np.any(2.0 * sums * sums > n_samples * sum_squares):
+            shift = sums / n_samples
+            deviation = deviation - self.parameter(shift, deviation.dtype)
+            sums = to_numpy(xp.sum(deviation, axis=0))
+            sum_squares = to_numpy(xp.sum(deviation * deviation, axis=0))
+        m2 = np.maximum(sum_squares - sums * sums / n_samples, 0.0)
+        weight = np.full(deviation.shape[1], float(n_samples))
+        return Moments(weight, shift + sums / n_samples, m2, origin=origin)
+
+    def _complete_origin(self, X, sample_weight, origin):
+        """``origin`` with its None or NaN entries the mean of X's first
+        rows (0 where they observe nothing), as float64 on the host."""
+        if origin is not None and not math.isnan(np.sum(origin)):
+            return np.asarray(origin, dtype=np.float64)
+        rows = slice(0, min(X.shape[0], _FIRST_ROWS))
+        first = self.moments(
+            X[rows, ...],
+            None if sample_weight is None else sample_weight[rows],
+            np.zeros(X.shape[1]),
+        )
+        point = np.where(first.weight > 0, first.mean, 0.0)
+        return point if origin is None else np.where(np.isnan(origin), point, origin)
+
+    def extrema(self, X, sample_weight):
+        """Per-feature min and max of the observed values of rows of weight > 0."""
+        xp = self.xp
+        absent = xp.isnan(X)
+        if sample_weight is not None:
+            absent = xp.logical_or(absent, (sample_weight <= 0)[:, None])
+        infinity = xp.asarray(math.inf, dtype=X.dtype, device=self.device)
+        low = to_numpy(xp.min(xp.where(absent, infinity, X), axis=0))
+        high = to_numpy(xp.max(xp.where(absent, -infinity, X), axis=0))
+        observed = to_numpy(xp.logical_not(xp.all(absent, axis=0)))
+        return Extrema(
+            min=np.where(observed, low, np.nan).astype(np.float64),
+            max=np.where(observed, high, np.nan).astype(np.float64),
+            weight=X.shape[0] if sample_weight is None else self.total(sample_weight),
+        )
+
+    def scatter(self, X, sample_weight, origin=None):
+        """Weight, mean (from ``origin``) and covariance, on the host.
+
+        One matrix product about the origin, the batch mean removed
+        afterwards; a batch whose mean lies further from the origin than its
+        spread is centred on its own mean first (as numpy's kernel does).
+        """
+        origin = self._complete_origin(X, sample_weight, origin)
+        weight = X.shape[0] if sample_weight is None else self.total(sample_weight)
+        center = origin
+        column_sum, product = self._sum_and_product(X, center, sample_weight)
+        if np.any(2.0 * column_sum * column_sum > weight * np.diagonal(product)):
+            center = center + column_sum / weight
+            column_sum, product = self._sum_and_product(X, center, sample_weight)
+        matrix = (product + product.T) / 2.0 - np.outer(column_sum, column_sum) / weight
+        mean = (center - origin) + column_sum / weight
+        return Scatter(weight, mean, matrix / weight, origin)
+
+    def _sum_and_product(self, X, center, sample_weight):
+        # In the accumulation dtype: float32 minus float64 is float64.
+        xp = self.xp
+        deviation = X - self.parameter(center, self.dtype)
+        weighted = (
+            deviation if sample_weight is None else deviation * sample_weight[:, None]
+        )
+        product = xp.matmul(xp.matrix_transpose(weighted), deviation)
+        return (
+            to_numpy(xp.sum(weighted, axis=0)).astype(np.float64),
+            to_numpy(product).astype(np.float64),
+        )
+
+    def affine(self, X, *, shift, factor, offset, out, inverse=False, **ignored):
+        """``(X - shift) * factor + offset``, or its inverse; X's dtype and
+        device. Always a new array: other namespaces' arrays are not written
+        into."""
+        xp = self.xp
+        steps = [
+            (operation, self.parameter(value, X.dtype))
+            for operation, value in (
+                [(xp.subtract, offset), (xp.divide, factor), (xp.add, shift)]
+                if inverse
+                else [(xp.subtract, shift), (xp.multiply, factor), (xp.add, offset)]
+            )
+            if value is not None
+        ]
+        result = X if steps else xp.asarray(X, copy=True)
+        for operation, value in steps:  # the first makes the new array
+            result = operation(result, value)
+        return result
+
+    def linear(self, X, *, before, matrix, after, out):
+        """``(X - before) @ matrix + after``, in X's dtype on its device."""
+        result = self.xp.matmul(
+            X - self.parameter(before, X.dtype), self.parameter(matrix, X.dtype)
+        )
+        return result + self.parameter(after, X.dtype)
+
+    def clip(self, X, low, high):
+        return self.xp.clip(X, min=low, max=high)
+
+    def largest_absolute(self, z):
+        """``max_j abs(z_j)`` of each row over its observed values (0 for
+        none), in the accumulation dtype as numpy's scores are float64."""
+        xp = self.xp
+        magnitude = xp.abs(z)
+        observed = xp.where(xp.isnan(magnitude), xp.zeros_like(magnitude), magnitude)
+        return xp.astype(xp.max(observed, axis=1), self.dtype)
+
+    def labels(self, decision):
+        """-1 where ``decision`` is negative, +1 elsewhere, as int64."""
+        xp = self.xp
+        minus = xp.asarray(-1, dtype=xp.int64, device=self.device)
+        plus = xp.asarray(1, dtype=xp.int64, device=self.device)
+        return xp.where(decision < 0, minus, plus)
 
 
-def foreign_linear(X, xp, *, before, matrix, after):
-    """``(X - before) @ matrix + after``, in X's dtype on its device."""
-    device = device_of(X)
-    result = xp.matmul(
-        X - on_device(before, xp, device, X.dtype),
-        on_device(matrix, xp, device, X.dtype),
-    )
-    return result + on_device(after, xp, device, X.dtype)
+# The rows whose mean is the origin of a batch's statistics: as numpy's
+# first block of a narrow X.
+_FIRST_ROWS = 1 << 14
 
 
-def total(values):
-    """The sum of a 1-D array of any namespace, as a Python float."""
-    if isinstance(values, np.ndarray) or is_dask_array(values):
-        return float(values.sum())
-    from array_api_compat import array_namespace
-
-    return float(array_namespace(values).sum(values))
-
-
-def count_positive(values):
-    """How many entries of a 1-D array of any namespace are positive."""
-    if isinstance(values, np.ndarray) or is_dask_array(values):
-        return int((values > 0).sum())
-    from array_api_compat import array_namespace
-
-    xp = array_namespace(values)
-    return int(xp.sum(xp.astype(values > 0, xp.int64)))
-
-
-def largest_absolute(z, xp):
-    """``max_j abs(z_j)`` of each row over its observed values (0 for none).
-
-    In the accumulation dtype, as numpy's scores are float64 whatever X's.
-    """
-    magnitude = xp.abs(z)
-    observed = xp.where(xp.isnan(magnitude), xp.zeros_like(magnitude), magnitude)
-    return xp.astype(xp.max(observed, axis=1), accumulation_dtype(xp, device_of(z)))
-
-
-def labels(decision, xp):
-    """-1 where ``decision`` is negative, +1 elsewhere, as int64."""
-    device = device_of(decision)
-    minus = xp.asarray(-1, dtype=xp.int64, device=device)
-    plus = xp.asarray(1, dtype=xp.int64, device=device)
-    return xp.where(decision < 0, minus, plus)
+def as_numpy(value):
+    """A value of any namespace as numpy (numpy's and lists as they are)."""
+    return to_numpy(value) if _is_foreign_array(value) else value

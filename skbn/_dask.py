@@ -1,4 +1,4 @@
-"""Dask arrays: the same statistics, computed chunk by chunk on a cluster.
+"""The backend of Dask arrays: numpy's statistics, chunk by chunk on a cluster.
 
 A fit is a merge of statistics, so a fit of a dask array is the statistics of
 each row chunk, computed where the chunk lives, merged pairwise in a tree by
@@ -12,14 +12,14 @@ name alone.
 """
 
 import copy
-import functools
-import inspect
 import warnings
 
 import numpy as np
 from sklearn.utils import assert_all_finite
 
+from ._backend import NUMPY
 from ._blocks import sum_is_finite
+from ._validation import check_weights, squares_overflow
 
 
 def is_dask_array(X):
@@ -32,78 +32,170 @@ def is_dask_array(X):
     )
 
 
-def validate_dask_batch(estimator, X, *, reset, allow_nan, check_finite):
-    """What ``validate_batch`` does, for a dask array, as far as it can lazily.
+class DaskBackend:
+    """Dask arrays: the methods of :class:`skbn._backend.NumpyBackend`, the
+    statistics computed chunk by chunk where the chunks live and merged in a
+    tree, the maps lazy, each chunk mapped by the numpy backend."""
 
-    Shape, dtype and width are checked now (n_features_in_ is set when
-    ``reset``); the columns are gathered into one chunk; int and bool become
-    float64. Finiteness, where ``check_finite``, is checked chunk by chunk when
-    they are computed, with scikit-learn's error.
-    """
-    name = type(estimator).__name__
-    if X.ndim != 2:
-        raise ValueError(
-            f"Expected a 2D dask array, got {X.ndim}D array instead: reshape X "
-            "to (n_samples, n_features)."
+    where = None
+
+    def validate(self, estimator, X, *, reset, allow_nan=True, **options):
+        """Shape, dtype and width are checked now (``n_features_in_`` is set
+        when ``reset``); the columns are gathered into one chunk; int, bool
+        and float16 become float64. Finiteness, unless the caller's
+        statistics check it (``finite_checked_by_caller``), is checked chunk
+        by chunk when they are computed, with scikit-learn's error."""
+        name = type(estimator).__name__
+        if X.ndim != 2:
+            raise ValueError(
+                f"Expected a 2D dask array, got {X.ndim}D array instead: reshape "
+                "X to (n_samples, n_features)."
+            )
+        if X.dtype.kind in "biu" or X.dtype == np.float16:
+            # The statistics are float64 anyway; a lazy transform of the
+            # chunks keeps their dtype as the NumPy transform does.
+            X = X.astype(np.float64)
+        elif X.dtype not in (np.float32, np.float64):
+            raise ValueError(
+                f"{name} needs real numbers; X has dtype {X.dtype}, which it "
+                "cannot convert to float64."
+            )
+        if any(np.isnan(size) for size in X.chunks[0]):
+            raise ValueError(
+                "X has row chunks of unknown size (after boolean indexing, say): "
+                "call X.compute_chunk_sizes() first."
+            )
+        n_samples, n_features = X.shape
+        if n_samples == 0 or n_features == 0:
+            raise ValueError(
+                f"Found array with {n_samples} sample(s) and {n_features} "
+                f"feature(s) (shape={X.shape}) while a minimum of 1 is required "
+                f"by {name}."
+            )
+        if reset:
+            estimator.n_features_in_ = n_features
+            if hasattr(estimator, "feature_names_in_"):
+                del estimator.feature_names_in_
+        else:
+            _check_width(estimator, n_features, estimator.n_features_in_)
+        if len(X.chunks[1]) > 1:
+            X = X.rechunk({1: -1})
+        if not options.get("finite_checked_by_caller", False):
+            X = X.map_blocks(_finite_chunk, allow_nan, name, dtype=X.dtype)
+        return X
+
+    def weights(self, sample_weight, X):
+        """Weights for the rows of X, chunked like them.
+
+        numpy weights get numpy's checks; Dask weights are checked in one
+        small compute, over the weights alone, with the same errors.
+        """
+        from dask import array as da
+        from dask import compute
+
+        if not is_dask_array(sample_weight):
+            weight = check_weights(sample_weight, X.shape[0])
+            return (
+                None if weight is None else da.from_array(weight, chunks=X.chunks[:1])
+            )
+        weight = sample_weight.astype(np.float64)
+        if weight.shape != X.shape[:1]:
+            raise ValueError(
+                f"sample_weight must have shape ({X.shape[0]},), one weight per "
+                f"sample; got shape {weight.shape}."
+            )
+        finite, negative, positive = compute(
+            da.isfinite(weight).all(), (weight < 0).any(), (weight > 0).any()
         )
-    if X.dtype.kind in "biu" or X.dtype == np.float16:
-        # The statistics are float64 anyway; a lazy transform of the chunks
-        # keeps their dtype as the NumPy transform does.
-        X = X.astype(np.float64)
-    elif X.dtype not in (np.float32, np.float64):
-        raise ValueError(
-            f"{name} needs real numbers; X has dtype {X.dtype}, which it cannot "
-            "convert to float64."
+        if not finite or negative or not positive:
+            check_weights(
+                np.array([np.nan if not finite else -1.0 if negative else 0.0]), 1
+            )
+        return weight.rechunk(X.chunks[:1])
+
+    def total(self, weights):
+        return float(weights.sum().compute())
+
+    def count_positive(self, weights):
+        return int((weights > 0).sum().compute())
+
+    def moments(self, X, sample_weight, origin=None):
+        return from_chunks(NUMPY.moments, X, sample_weight, origin)
+
+    def extrema(self, X, sample_weight):
+        return from_chunks(NUMPY.extrema, X, sample_weight)
+
+    def scatter(self, X, sample_weight, origin=None):
+        return from_chunks(NUMPY.scatter, X, sample_weight, origin)
+
+    def refuse_non_finite(self, estimator, X, allow_nan=False):
+        """Raise scikit-learn's error for a NaN (unless allowed) or an
+        infinity in X, all of whose chunks are computed and checked; if there
+        is none, for squares too large."""
+        name = type(estimator).__name__
+        X.map_blocks(_finite_chunk, allow_nan, name, dtype=X.dtype).sum().compute()
+        raise squares_overflow()
+
+    def output(self, X, validated, *, copy, n_columns=None):
+        """None: a map of a Dask array is a new lazy array."""
+        return None
+
+    def affine(self, X, *, out=None, **affine):
+        """The affine map of each chunk, lazily, into a new array."""
+        return X.map_blocks(_affine_of_chunk, affine, dtype=X.dtype)
+
+    def publish(self, value):
+        return value
+
+    def parameter(self, value):
+        return NUMPY.parameter(value)
+
+    def rows(self, estimator, method, X, *, n_inputs, n_outputs, **kwargs):
+        """``method`` of each row chunk of X, lazily, by the numpy backend.
+
+        X must have ``n_inputs`` columns; the result has ``n_outputs``
+        (0: one value per row). Each chunk is mapped with the state the
+        estimator has *now*: refitting it later does not change a result not
+        yet computed. A ``copy`` argument is True for the chunks, which Dask
+        may share with other computations.
+        """
+        if X.ndim != 2:
+            raise ValueError(f"Expected a 2D dask array, got {X.ndim}D array instead.")
+        _check_width(estimator, X.shape[1], n_inputs)
+        if len(X.chunks[1]) > 1:
+            X = X.rechunk({1: -1})
+        if "copy" in kwargs:
+            kwargs["copy"] = True
+        frozen = copy.copy(estimator)
+        probe = np.asarray(
+            method(frozen, NUMPY, np.zeros((1, X.shape[1]), dtype=X.dtype), **kwargs)
         )
-    if any(np.isnan(size) for size in X.chunks[0]):
-        raise ValueError(
-            "X has row chunks of unknown size (after boolean indexing, say): "
-            "call X.compute_chunk_sizes() first."
+        shape = (
+            {"drop_axis": 1}
+            if n_outputs == 0
+            else {"chunks": (X.chunks[0], (n_outputs,))}
         )
-    n_samples, n_features = X.shape
-    if n_samples == 0 or n_features == 0:
-        raise ValueError(
-            f"Found array with {n_samples} sample(s) and {n_features} feature(s) "
-            f"(shape={X.shape}) while a minimum of 1 is required by {name}."
+        return X.map_blocks(
+            _rows_of_chunk,
+            frozen,
+            method,
+            kwargs,
+            **shape,
+            dtype=probe.dtype,
+            meta=probe[:0],
+            token=f"{type(estimator).__name__}.{method.__name__.strip('_')}",
         )
-    if reset:
-        estimator.n_features_in_ = n_features
-        if hasattr(estimator, "feature_names_in_"):
-            del estimator.feature_names_in_
-    else:
-        _check_width(estimator, n_features, estimator.n_features_in_)
-    if len(X.chunks[1]) > 1:
-        X = X.rechunk({1: -1})
-    if check_finite:
-        X = X.map_blocks(_finite_chunk, allow_nan, name, dtype=X.dtype)
-    return X
 
 
-def dask_sample_weight(sample_weight, X, check):
-    """Weights for the rows of a dask ``X``, chunked like them.
+DASK = DaskBackend()
 
-    ``check`` is ``check_sample_weight``, which numpy weights go through
-    first. Dask weights are checked in one small compute, over the weights
-    alone, so that bad weights get the same errors as numpy ones.
-    """
-    from dask import array as da
-    from dask import compute
 
-    if not is_dask_array(sample_weight):
-        weight = check(sample_weight, X.shape[0])
-        return None if weight is None else da.from_array(weight, chunks=X.chunks[:1])
-    weight = sample_weight.astype(np.float64)
-    if weight.shape != X.shape[:1]:
-        raise ValueError(
-            f"sample_weight must have shape ({X.shape[0]},), one weight per sample; "
-            f"got shape {weight.shape}."
-        )
-    finite, negative, positive = compute(
-        da.isfinite(weight).all(), (weight < 0).any(), (weight > 0).any()
-    )
-    if not finite or negative or not positive:
-        check(np.array([np.nan if not finite else -1.0 if negative else 0.0]), 1)
-    return weight.rechunk(X.chunks[:1])
+def _affine_of_chunk(chunk, affine):
+    return NUMPY.affine(chunk, **affine, out=np.empty_like(chunk))
+
+
+def _rows_of_chunk(chunk, estimator, method, kwargs):
+    return method(estimator, NUMPY, chunk, **kwargs)
 
 
 def from_chunks(from_batch, X, sample_weight, *args):
@@ -123,20 +215,6 @@ def from_chunks(from_batch, X, sample_weight, *args):
     return compute(parts[0])[0]
 
 
-def each_chunk(function, X, sample_weight, *args):
-    """``[function(chunk, weights, *args) for each row chunk]``; one compute."""
-    from dask import compute
-
-    return list(compute(*_per_chunk(function, X, sample_weight, args)))
-
-
-def rechunk_rows(X, sample_weight, sizes):
-    """X and its weights cut into row chunks of the given sizes."""
-    sizes = tuple(sizes)
-    X = X.rechunk({0: sizes})
-    return X, None if sample_weight is None else sample_weight.rechunk((sizes,))
-
-
 def _per_chunk(function, X, sample_weight, args):
     from dask import delayed
 
@@ -150,84 +228,6 @@ def _per_chunk(function, X, sample_weight, args):
         delayed(function)(chunk, weight, *args)
         for chunk, weight in zip(chunks, weights, strict=True)
     ]
-
-
-def refuse_non_finite_chunks(X, estimator_name, allow_nan=False):
-    """Raise scikit-learn's error for a NaN (unless allowed) or infinity in X.
-
-    A dask X: all its chunks are computed, and checked.
-    """
-    checked = X.map_blocks(_finite_chunk, allow_nan, estimator_name, dtype=X.dtype)
-    checked.sum().compute()
-
-
-def map_rows(function, X, *args, n_columns=None, token=None):
-    """``function(chunk, *args)`` of each row chunk of a dask X, lazily.
-
-    The result has X's row chunks and ``n_columns`` columns (X's number by
-    default; 0 for one value per row). Its dtype is that of ``function`` on
-    one row of zeros. ``token`` names its tasks (the function's name by
-    default).
-    """
-    n_columns = X.shape[1] if n_columns is None else n_columns
-    probe = np.asarray(function(np.zeros((1, X.shape[1]), dtype=X.dtype), *args))
-    shape = (
-        {"drop_axis": 1} if n_columns == 0 else {"chunks": (X.chunks[0], (n_columns,))}
-    )
-    return X.map_blocks(
-        function, *args, **shape, dtype=probe.dtype, meta=probe[:0], token=token
-    )
-
-
-def maps_dask_chunks(n_inputs=None, n_outputs=None):
-    """Decorate a method of X so that a dask X is mapped over lazily.
-
-    ``n_inputs`` and ``n_outputs`` give, from the fitted estimator, the width
-    X must have and the width of the result (both ``n_features_in_`` by
-    default; an ``n_outputs`` of 0 means one value per row). The method maps
-    each chunk with the state the estimator has *now*: refitting it later
-    does not change a result not yet computed. A ``copy`` parameter is set to
-    True for the chunks, which dask may share with other computations.
-    """
-
-    def decorate(method):
-        copies = "copy" in inspect.signature(method).parameters
-
-        @functools.wraps(method)
-        def wrapper(self, X, *args, **kwargs):
-            if not is_dask_array(X):
-                return method(self, X, *args, **kwargs)
-            if not hasattr(self, "n_features_in_"):
-                return method(self, X, *args, **kwargs)  # the NotFittedError
-            if X.ndim != 2:
-                raise ValueError(
-                    f"Expected a 2D dask array, got {X.ndim}D array instead."
-                )
-            width = self.n_features_in_ if n_inputs is None else n_inputs(self)
-            n_columns = self.n_features_in_ if n_outputs is None else n_outputs(self)
-            _check_width(self, X.shape[1], width)
-            if len(X.chunks[1]) > 1:
-                X = X.rechunk({1: -1})
-            if copies:
-                kwargs["copy"] = True
-            return map_rows(
-                _call,
-                X,
-                copy.copy(self),
-                method.__name__,
-                args,
-                kwargs,
-                n_columns=n_columns,
-                token=f"{type(self).__name__}.{method.__name__}",
-            )
-
-        return wrapper
-
-    return decorate
-
-
-def _call(chunk, estimator, method_name, args, kwargs):
-    return getattr(estimator, method_name)(chunk, *args, **kwargs)
 
 
 def _check_width(estimator, n_features, expected):

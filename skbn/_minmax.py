@@ -1,29 +1,15 @@
 """MinMaxNormalizer: each feature mapped linearly onto a chosen range."""
 
 import numpy as np
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.base import OneToOneFeatureMixin
 
-from ._affine import affine_forward, affine_inverse
-from ._array_api import follows_namespace, foreign_namespace, total
-from ._callbacks import CallbackSupportMixin, fit_task
-from ._dask import is_dask_array, maps_dask_chunks, refuse_non_finite_chunks
+from ._base import BatchTransformer
 from ._numerics import EPS, is_constant
 from ._stats import Extrema
-from ._validation import (
-    check_bool,
-    check_fitted,
-    check_interval,
-    check_sample_weight,
-    output_for,
-    rollback_on_error,
-    validate_batch,
-    validate_inverse_input,
-)
+from ._validation import check_bool, check_interval
 
 
-class MinMaxNormalizer(
-    CallbackSupportMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator
-):
+class MinMaxNormalizer(OneToOneFeatureMixin, BatchTransformer):
     """Scale each feature linearly so that its range becomes ``feature_range``.
 
     Each feature is mapped to::
@@ -179,145 +165,13 @@ class MinMaxNormalizer(
     # Statistics are float64 whatever X's dtype; the output keeps X's float
     # dtype, float16 included, as scikit-learn's scalers do.
     _kept_float_dtypes = (np.float64, np.float32, np.float16)
+    _statistic = Extrema
 
     def __init__(self, feature_range=(0, 1), *, data_range=None, clip=False, copy=True):
         self.feature_range = feature_range
         self.data_range = data_range
         self.clip = clip
         self.copy = copy
-
-    @follows_namespace
-    @fit_task()
-    def fit(self, X, y=None, sample_weight=None):
-        """Compute the per-feature range of X, forgetting any earlier one.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The data.
-
-        y : None
-            Ignored.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Rows of weight 0 are ignored.
-
-        Returns
-        -------
-        self : object
-            Fitted scaler.
-        """
-        feature_range = self._check_params()
-        with rollback_on_error(self):
-            self._update(X, sample_weight, feature_range, reset=True)
-        return self
-
-    @follows_namespace
-    @fit_task()
-    def partial_fit(self, X, y=None, sample_weight=None):
-        """Update the per-feature range with one batch of samples.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            A batch of data.
-
-        y : None
-            Ignored.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Rows of weight 0 are ignored.
-
-        Returns
-        -------
-        self : object
-            Fitted scaler.
-        """
-        feature_range = self._check_params()
-        with rollback_on_error(self):
-            self._update(
-                X,
-                sample_weight,
-                feature_range,
-                reset=not hasattr(self, "n_samples_seen_"),
-            )
-        return self
-
-    @maps_dask_chunks()
-    @follows_namespace
-    def transform(self, X, copy=None):
-        """Scale X onto ``feature_range``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The data to scale. NaN stays NaN.
-
-        copy : bool, default=None
-            Copy X (the default ``None`` follows the ``copy`` parameter).
-
-        Returns
-        -------
-        X_tr : ndarray of shape (n_samples, n_features)
-            Transformed data.
-        """
-        check_fitted(self)
-        copy = self.copy if copy is None else copy
-        # Copying, the map's own pass looks for infinity (see affine_forward);
-        # in place, validation must, before X is touched.
-        X_valid = validate_batch(
-            self, X, reset=False, copy=copy, finite_checked_by_caller=copy
-        )
-        X_tr = affine_forward(
-            X_valid,
-            factor=self.scale_,
-            offset=self.min_,
-            out=output_for(X, X_valid, copy=copy),
-            refuse_infinity=copy,
-        )
-        if self.clip:
-            low, high = check_interval(self.feature_range, "feature_range")
-            xp = foreign_namespace(X_tr)
-            if xp is not None:
-                return xp.clip(X_tr, min=low, max=high)
-            np.clip(X_tr, low, high, out=X_tr)
-        return X_tr
-
-    @maps_dask_chunks()
-    @follows_namespace
-    def inverse_transform(self, X, copy=None):
-        """Map scaled data back to the original range.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Scaled data.
-
-        copy : bool, default=None
-            Copy X (the default ``None`` follows the ``copy`` parameter).
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, n_features)
-            Data on the original scale. Values clipped by :meth:`transform`
-            stay at the ends of the range.
-        """
-        check_fitted(self)
-        copy = self.copy if copy is None else copy
-        X_valid = validate_inverse_input(self, X, copy=copy)
-        return affine_inverse(
-            X_valid,
-            factor=self.scale_,
-            offset=self.min_,
-            out=output_for(X, X_valid, copy=copy),
-        )
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.array_api_support = True
-        tags.input_tags.allow_nan = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32", "float16"]
-        return tags
 
     def _check_params(self):
         """Check the parameters; return ``feature_range`` as numbers."""
@@ -326,44 +180,41 @@ class MinMaxNormalizer(
         check_bool(self.copy, "copy")
         return feature_range
 
-    def _update(self, X, sample_weight, feature_range, *, reset):
-        """Merge one batch into the range (a fresh one if ``reset``) and publish it."""
-        # Learned extrema refuse infinity themselves, unless a row of weight 0
-        # hides it from them.
-        X = validate_batch(
-            self,
-            X,
-            reset=reset,
-            finite_checked_by_caller=sample_weight is None and self.data_range is None,
-        )
-        sample_weight = check_sample_weight(sample_weight, X)
+    def _accumulate(self, backend, X, sample_weight, state, feature_range):
+        # The extrema of X are read even for a known range: that one pass
+        # also refuses infinity (unless a row of weight 0 hides it, which
+        # validation then looks for), in Dask chunks too.
+        batch = backend.extrema(X, sample_weight)
         if self.data_range is not None:
-            if is_dask_array(X):
-                # Nothing to compute from a known range, but the chunks must
-                # pass the checks a numpy X passes in validation.
-                refuse_non_finite_chunks(X, type(self).__name__, allow_nan=True)
             known = check_interval(self.data_range, "data_range", n_features=X.shape[1])
             low, high = np.broadcast_arrays(*known, np.empty(X.shape[1]))[:2]
-            extrema = Extrema(min=low.copy(), max=high.copy())
-        elif reset:
-            extrema = Extrema.from_batch(X, sample_weight)
-        else:
-            extrema = Extrema(min=self.data_min_, max=self.data_max_).merge(
-                Extrema.from_batch(X, sample_weight)
-            )
-        n_samples = X.shape[0] if sample_weight is None else total(sample_weight)
+            batch = Extrema(min=low.copy(), max=high.copy(), weight=batch.weight)
+        return batch if state is None else state.merge(batch)
 
+    def _derive(self, extrema, feature_range):
         lo, hi = feature_range
         scale, data_range = _scale_of(
             extrema.min, extrema.max, lo, hi, learned=self.data_range is None
         )
+        offset = lo - extrema.min * scale
+        return {
+            "data_min_": extrema.min,
+            "data_max_": extrema.max,
+            "data_range_": data_range,
+            "scale_": scale,
+            "min_": offset,
+            # An int until weights come: the number of rows.
+            "n_samples_seen_": extrema.weight,
+            "_shift": None,
+            "_factor": scale,
+            "_offset": offset,
+        }
 
-        self.data_min_ = extrema.min
-        self.data_max_ = extrema.max
-        self.data_range_ = data_range
-        self.scale_ = scale
-        self.min_ = lo - extrema.min * scale
-        self.n_samples_seen_ = n_samples + (0 if reset else self.n_samples_seen_)
+    def _forward(self, backend, X, copy):
+        X_tr = super()._forward(backend, X, copy)
+        if not self.clip:
+            return X_tr
+        return backend.clip(X_tr, *check_interval(self.feature_range, "feature_range"))
 
 
 # MinMaxScaler's threshold for a constant range, hence the widest spread of

@@ -115,23 +115,22 @@ def check_representable_variance(moments, holder):
         )
 
 
-def check_spread_in_range(X, variance, sample_weight, name):
+def check_spread_in_range(variance, extrema_of, name):
     """Raise a ValueError where a feature's variance underflowed float64.
 
     For a covariance, which is kept as squares: a feature whose spread lies
     below about 1e-145 while its values differ by more than rounding noise
     would be taken for a constant (or lose its digits) in silence. Only the
-    features whose computed ``variance`` is that small are read again, for
-    a numpy ``X``.
+    features whose computed ``variance`` is that small are read again:
+    ``extrema_of(features)`` gives their extrema.
     """
     tiny = np.flatnonzero(variance < SAFE_SMALL)
-    if not tiny.size or type(X) is not np.ndarray:
+    if not tiny.size:
         return
-    columns = X[:, tiny]  # only these columns are read again
-    if sample_weight is not None:
-        columns = columns[sample_weight > 0]
-    spread = np.ptp(columns, axis=0)
-    lost = (spread > 0) & ~is_constant(spread, np.max(np.abs(columns), axis=0))
+    found = extrema_of(tiny)
+    spread = found.max - found.min
+    magnitude = np.fmax(np.abs(found.min), np.abs(found.max))
+    lost = (spread > 0) & ~is_constant(spread, magnitude)
     if lost.any():
         features = tiny[lost]
         raise ValueError(

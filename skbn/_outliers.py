@@ -1,35 +1,15 @@
 """ZScoreOutlierDetector: rows with a feature too many standard deviations out."""
 
 import numpy as np
-from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.base import OutlierMixin
 
-from ._affine import affine_forward
-from ._array_api import follows_namespace, foreign_namespace, labels, largest_absolute
-from ._callbacks import CallbackSupportMixin, fit_task
-from ._dask import maps_dask_chunks
-from ._standardize import BatchStandardizer
-from ._validation import (
-    check_fitted,
-    check_real,
-    check_sample_weight,
-    output_for,
-    rollback_on_error,
-    validate_batch,
-)
-
-# The state of the BatchStandardizer whose z-scores the detector uses: its
-# fitted attributes and its exact moments.
-_STATISTICS = (
-    "mean_",
-    "var_",
-    "scale_",
-    "n_samples_seen_",
-    "n_batches_seen_",
-    "_moments",
-)
+from ._base import BatchEstimator
+from ._standardize import update_running_moments
+from ._stats import RunningMoments
+from ._validation import check_real
 
 
-class ZScoreOutlierDetector(CallbackSupportMixin, OutlierMixin, BaseEstimator):
+class ZScoreOutlierDetector(OutlierMixin, BatchEstimator):
     """Flag rows in which some feature lies more than ``threshold`` std out.
 
     Standardized data has no bounds, but under a roughly normal distribution
@@ -129,58 +109,12 @@ class ZScoreOutlierDetector(CallbackSupportMixin, OutlierMixin, BaseEstimator):
     array([-8.91, -7.73, -0.66])
     """
 
+    _statistic = RunningMoments
+
     def __init__(self, threshold=3.0, *, momentum=None):
         self.threshold = threshold
         self.momentum = momentum
 
-    @follows_namespace
-    @fit_task()
-    def fit(self, X, y=None, sample_weight=None):
-        """Compute the statistics of X, forgetting any earlier ones.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-
-        y : None
-            Ignored.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Frequency weights of the samples.
-
-        Returns
-        -------
-        self : object
-            Fitted detector.
-        """
-        return self._update(X, sample_weight, reset=True)
-
-    @follows_namespace
-    @fit_task()
-    def partial_fit(self, X, y=None, sample_weight=None):
-        """Update the statistics with one batch of samples.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            A batch of training data.
-
-        y : None
-            Ignored.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Frequency weights of the samples.
-
-        Returns
-        -------
-        self : object
-            Fitted detector.
-        """
-        return self._update(X, sample_weight, reset=not hasattr(self, "offset_"))
-
-    @maps_dask_chunks(n_outputs=lambda detector: 0)
-    @follows_namespace
     def score_samples(self, X):
         """Minus the largest absolute z-score of each row.
 
@@ -195,21 +129,8 @@ class ZScoreOutlierDetector(CallbackSupportMixin, OutlierMixin, BaseEstimator):
             ``-max_j abs(z_j)`` over the observed features; the lower, the
             more abnormal.
         """
-        check_fitted(self)
-        X_valid = validate_batch(self, X, reset=False, copy=True)
-        z = affine_forward(
-            X_valid,
-            shift=self.mean_,
-            factor=1.0 / self.scale_,
-            out=output_for(X, X_valid, copy=True),
-        )
-        xp = foreign_namespace(z)
-        if xp is not None:
-            return -largest_absolute(z, xp)
-        np.abs(z, out=z)
-        return -np.fmax.reduce(z, axis=1, initial=0.0, dtype=np.float64)
+        return self._rows("score_samples", type(self)._scores, X, 0)
 
-    @follows_namespace
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers.
 
@@ -223,9 +144,8 @@ class ZScoreOutlierDetector(CallbackSupportMixin, OutlierMixin, BaseEstimator):
         decision : ndarray of shape (n_samples,)
             ``threshold - max_j abs(z_j)``.
         """
-        return self.score_samples(X) - self.offset_
+        return self._rows("decision_function", type(self)._decision, X, 0)
 
-    @follows_namespace
     def predict(self, X):
         """Label each row: +1 for an inlier, -1 for an outlier.
 
@@ -239,11 +159,24 @@ class ZScoreOutlierDetector(CallbackSupportMixin, OutlierMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             -1 where some feature has ``abs(z) > threshold``, +1 elsewhere.
         """
-        decision = self.decision_function(X)
-        xp = foreign_namespace(decision)
-        if xp is not None:
-            return labels(decision, xp)
-        return np.where(decision < 0, -1, 1)
+        return self._rows("predict", type(self)._labels, X, 0)
+
+    def _scores(self, backend, X):
+        X_valid = backend.validate(self, X, reset=False, copy=True)
+        z = backend.affine(
+            X_valid,
+            shift=self.mean_,
+            factor=self._factor,
+            offset=None,
+            out=backend.output(X, X_valid, copy=True),
+        )
+        return -backend.largest_absolute(z)
+
+    def _decision(self, backend, X):
+        return self._scores(backend, X) - self.offset_
+
+    def _labels(self, backend, X):
+        return backend.labels(self._decision(backend, X))
 
     def fit_resample(self, X, y):
         """Fit on X, then keep its inlier rows and the matching ``y``.
@@ -280,42 +213,32 @@ class ZScoreOutlierDetector(CallbackSupportMixin, OutlierMixin, BaseEstimator):
         ((99, 2), False)
         """
         inlier = self.fit(X).predict(X) == 1
-        return _rows(X, inlier), None if y is None else _rows(y, inlier)
+        return _kept_rows(X, inlier), None if y is None else _kept_rows(y, inlier)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.array_api_support = True
-        tags.input_tags.allow_nan = True
-        return tags
-
-    def _update(self, X, sample_weight, *, reset):
-        threshold = check_real(
-            self.threshold, "threshold", low=0.0, low_inclusive=False
-        )
-        with rollback_on_error(self):
-            # The moments refuse infinity themselves, as in BatchStandardizer.
-            X = validate_batch(
-                self, X, reset=reset, finite_checked_by_caller=sample_weight is None
+    def _check_params(self):
+        if self.momentum is not None:
+            check_real(
+                self.momentum, "momentum", low=0.0, high=1.0, low_inclusive=False
             )
-            sample_weight = check_sample_weight(sample_weight, X)
-            # The batch, validated once here, goes straight into the
-            # statistics update of a BatchStandardizer that holds this
-            # detector's statistics (arrays that are replaced, never written
-            # to), published only once the batch went in. The detector keeps
-            # the statistics themselves, plain arrays, not the standardizer.
-            standardizer = BatchStandardizer(momentum=self.momentum)
-            standardizer._check_params()
-            if not reset:
-                for name in _STATISTICS:
-                    setattr(standardizer, name, getattr(self, name))
-            standardizer._update(X, sample_weight)
-            for name in _STATISTICS:
-                setattr(self, name, getattr(standardizer, name))
-            self.offset_ = -threshold
-        return self
+        return check_real(self.threshold, "threshold", low=0.0, low_inclusive=False)
+
+    def _accumulate(self, backend, X, sample_weight, state, threshold):
+        return update_running_moments(backend, X, sample_weight, state, self.momentum)
+
+    def _derive(self, state, threshold):
+        scale = state.scale(0.0)
+        return {
+            "mean_": state.mean,
+            "var_": state.var,
+            "scale_": scale,
+            "n_samples_seen_": state.n_samples_seen,
+            "n_batches_seen_": state.n_batches,
+            "offset_": -threshold,
+            "_factor": 1.0 / scale,
+        }
 
 
-def _rows(data, keep):
+def _kept_rows(data, keep):
     """The rows of ``data`` where ``keep`` is true, in ``data``'s own type."""
     if hasattr(data, "iloc"):  # pandas
         return data.iloc[np.asarray(keep)]

@@ -1,39 +1,33 @@
 """BatchStandardizer: z-scores with BatchNorm-style running statistics."""
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.base import OneToOneFeatureMixin
 
-from ._affine import affine_forward, affine_inverse
-from ._array_api import follows_namespace, total
-from ._callbacks import CallbackSupportMixin, batch_task, fit_task, n_rows
-from ._dask import (
-    each_chunk,
-    is_dask_array,
-    map_rows,
-    maps_dask_chunks,
-    rechunk_rows,
-)
-from ._numerics import check_representable_variance, scale_from_variance
-from ._stats import Moments, exponential_moving_update
+from ._base import BatchTransformer
+from ._callbacks import fit_task
+from ._numerics import scale_from_variance
+from ._stats import RunningMoments
 from ._validation import (
     check_bool,
-    check_fitted,
     check_int,
     check_per_feature,
     check_real,
-    check_sample_weight,
-    output_for,
     reject_sparse_centering,
-    rollback_on_error,
-    validate_batch,
-    validate_inverse_input,
 )
 
 
-class BatchStandardizer(
-    CallbackSupportMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator
-):
+@dataclass(frozen=True)
+class _Params:
+    momentum: float | None
+    eps: float
+    gamma: np.ndarray
+    beta: np.ndarray
+
+
+class BatchStandardizer(OneToOneFeatureMixin, BatchTransformer):
     """Standardize features to z-scores, with BatchNorm-style running statistics.
 
     Each feature is mapped to::
@@ -239,6 +233,7 @@ class BatchStandardizer(
     # Statistics are float64 whatever X's dtype; the output keeps X's float
     # dtype, float16 included, as scikit-learn's scalers do.
     _kept_float_dtypes = (np.float64, np.float32, np.float16)
+    _statistic = RunningMoments
 
     def __init__(
         self,
@@ -261,82 +256,6 @@ class BatchStandardizer(
         self.batch_size = batch_size
         self.copy = copy
 
-    @follows_namespace
-    @fit_task(subtasks=lambda self, X: self._n_batch_subtasks(X))
-    def fit(self, X, y=None, sample_weight=None):
-        """Compute the statistics of X, forgetting any earlier ones.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The data. Sparse CSR/CSC input needs ``with_mean=False``.
-
-        y : None
-            Ignored.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Frequency weights of the samples.
-
-        Returns
-        -------
-        self : object
-            Fitted scaler.
-        """
-        self._check_params()
-        with rollback_on_error(self):
-            self._reset()
-            X = self._validate_fit_input(
-                X, reset=True, weighted=sample_weight is not None
-            )
-            sample_weight = check_sample_weight(sample_weight, X)
-            batches = self._fit_batches(X.shape[0])
-            precomputed = [None] * len(batches)
-            if is_dask_array(X) and len(batches) > 1:
-                # Every batch's moments in one compute, a chunk each, then
-                # the running update over them in row order.
-                X, sample_weight = rechunk_rows(
-                    X, sample_weight, [rows.stop - rows.start for rows in batches]
-                )
-                precomputed = each_chunk(_batch_moments, X, sample_weight, None)
-            for rows, batch in zip(batches, precomputed, strict=True):
-                weight = None if sample_weight is None else sample_weight[rows]
-                with batch_task(self, X[rows, ...], weight):
-                    self._update(X[rows, ...], weight, precomputed=batch)
-        return self
-
-    @follows_namespace
-    @fit_task()
-    def partial_fit(self, X, y=None, sample_weight=None):
-        """Update the statistics with one batch of samples.
-
-        The first call starts the statistics; later calls merge each batch
-        into them exactly (``momentum=None``) or by the running-average rule.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            A batch of data. Sparse CSR/CSC input needs ``with_mean=False``.
-
-        y : None
-            Ignored.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Frequency weights of the samples.
-
-        Returns
-        -------
-        self : object
-            Fitted scaler.
-        """
-        self._check_params()
-        with rollback_on_error(self):
-            X = self._validate_fit_input(
-                X, reset=not self._is_started(), weighted=sample_weight is not None
-            )
-            self._update(X, check_sample_weight(sample_weight, X))
-        return self
-
-    @follows_namespace
     @fit_task()
     def partial_fit_transform(self, X, y=None, sample_weight=None):
         """BatchNorm's training-mode forward pass over one batch.
@@ -365,105 +284,32 @@ class BatchStandardizer(
             ``set_output``, which configures :meth:`transform` and
             :meth:`fit_transform` only, this always returns an array.
         """
-        self._check_params()
-        with rollback_on_error(self):
-            X_valid = self._validate_fit_input(
-                X,
-                reset=not self._is_started(),
-                copy=self.copy,
-                weighted=sample_weight is not None,
-            )
-            batch = self._update(X_valid, check_sample_weight(sample_weight, X_valid))
-        mean, var, std = batch.summary()
+        backend, X_valid, state = self._partial_fit(X, sample_weight, copy=self.copy)
+        mean, var, std = state.batch.summary()
         scale = scale_from_variance(var, mean, self.eps, std=std)
-        affine = self._affine(mean, scale)
-        if is_dask_array(X_valid):
-            return map_rows(_forward_copy, X_valid, affine)
-        return affine_forward(
-            X_valid, **affine, out=output_for(X, X_valid, copy=self.copy)
+        shift, factor, offset = self._map(mean, scale, self._check_params()).values()
+        return backend.affine(
+            X_valid,
+            shift=shift,
+            factor=factor,
+            offset=offset,
+            out=backend.output(X, X_valid, copy=self.copy),
         )
-
-    @maps_dask_chunks()
-    @follows_namespace
-    def transform(self, X, copy=None):
-        """Standardize X with the fitted statistics (inference mode).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The data to standardize. NaN stays NaN.
-
-        copy : bool, default=None
-            Copy X (the default ``None`` follows the ``copy`` parameter).
-
-        Returns
-        -------
-        X_tr : {ndarray, sparse matrix} of shape (n_samples, n_features)
-            Transformed data.
-        """
-        check_fitted(self)
-        copy = self.copy if copy is None else copy
-        # Copying, the map's own pass looks for infinity (see affine_forward);
-        # in place, validation must, before X is touched.
-        X_valid = validate_batch(
-            self,
-            X,
-            reset=False,
-            accept_sparse=not self.with_mean,
-            copy=copy,
-            finite_checked_by_caller=copy,
-        )
-        return self._standardize(
-            X_valid, out=output_for(X, X_valid, copy=copy), refuse_infinity=copy
-        )
-
-    @maps_dask_chunks()
-    @follows_namespace
-    def inverse_transform(self, X, copy=None):
-        """Map standardized data back to the original scale.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Standardized data.
-
-        copy : bool, default=None
-            Copy X (the default ``None`` follows the ``copy`` parameter).
-
-        Returns
-        -------
-        X_original : {ndarray, sparse matrix} of shape (n_samples, n_features)
-            Data on the original scale.
-        """
-        check_fitted(self)
-        copy = self.copy if copy is None else copy
-        X_valid = validate_inverse_input(
-            self, X, copy=copy, accept_sparse=not self.with_mean
-        )
-        affine = self._affine(self.mean_, self.scale_)
-        if affine["factor"] is not None and (affine["factor"] == 0).any():
-            raise ValueError(
-                "inverse_transform is undefined where gamma is 0: those features "
-                "were mapped to a constant."
-            )
-        return affine_inverse(X_valid, **affine, out=output_for(X, X_valid, copy=copy))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.array_api_support = True
-        tags.input_tags.allow_nan = True
         tags.input_tags.sparse = not self.with_mean
-        tags.transformer_tags.preserves_dtype = ["float64", "float32", "float16"]
         return tags
 
-    # The steps below are shared by fit, partial_fit and partial_fit_transform.
+    @property
+    def _transform_options(self):
+        return {"accept_sparse": not self.with_mean}
 
     def _check_params(self):
         if self.momentum is not None:
             check_real(
                 self.momentum, "momentum", low=0.0, high=1.0, low_inclusive=False
             )
-        check_real(self.eps, "eps", low=0.0)
         check_bool(self.with_mean, "with_mean")
         check_bool(self.with_std, "with_std")
         check_bool(self.copy, "copy")
@@ -471,165 +317,104 @@ class BatchStandardizer(
             check_int(
                 self.batch_size, "batch_size", low=1 if self.momentum is None else 2
             )
-
-    def _is_started(self):
-        return hasattr(self, "n_samples_seen_")
-
-    def _reset(self):
-        fitted = ("mean_", "var_", "scale_", "n_samples_seen_", "n_batches_seen_")
-        for name in fitted + ("_moments",):
-            if hasattr(self, name):
-                delattr(self, name)
-
-    def _validate_fit_input(self, X, *, reset, copy=None, weighted=False):
-        # Unweighted, the moments' own pass refuses infinity (with weights, a
-        # row of weight 0 would hide it from them).
-        X = validate_batch(
-            self,
-            X,
-            reset=reset,
-            accept_sparse=True,
-            copy=copy,
-            finite_checked_by_caller=not weighted,
-        )
-        if self.with_mean:
-            reject_sparse_centering(X, type(self).__name__)
-        _, beta = self._gamma_beta(X.shape[1])
-        if sparse.issparse(X) and np.any(beta != 0):
-            raise ValueError("beta must be 0 for sparse input, which is only scaled.")
-        return X
-
-    def _gamma_beta(self, n_features):
-        return (
-            check_per_feature(self.gamma, "gamma", n_features),
-            check_per_feature(self.beta, "beta", n_features),
+        return _Params(
+            momentum=self.momentum,
+            eps=check_real(self.eps, "eps", low=0.0),
+            gamma=self.gamma,
+            beta=self.beta,
         )
 
-    def _n_batch_subtasks(self, X):
-        """How many batches fit reports to the callbacks: 0 for one batch."""
-        self._check_params()
-        n_batches = len(self._fit_batches(n_rows(X)))
-        return n_batches if n_batches > 1 else 0
+    def _fit_options(self, weighted):
+        return {**super()._fit_options(weighted), "accept_sparse": True}
 
-    def _fit_batches(self, n_samples):
+    def _fit_batches(self, n_samples, params):
         if self.batch_size is None or self.batch_size >= n_samples:
             return [slice(0, n_samples)]
         starts = list(range(0, n_samples, self.batch_size))
-        if n_samples - starts[-1] == 1:
+        if n_samples - starts[-1] == 1:  # one sample has no unbiased variance
             starts.pop()
         return [
             slice(a, b) for a, b in zip(starts, starts[1:] + [n_samples], strict=True)
         ]
 
-    def _update(self, X, sample_weight, precomputed=None):
-        """Merge one validated batch into the statistics; return its moments.
+    def _accumulate(self, backend, X, sample_weight, state, params):
+        if self.with_mean:
+            reject_sparse_centering(X, type(self).__name__)
+        gamma, beta = _per_feature(params, X.shape[1])
+        if sparse.issparse(X) and np.any(beta != 0):
+            raise ValueError("beta must be 0 for sparse input, which is only scaled.")
+        return update_running_moments(backend, X, sample_weight, state, params.momentum)
 
-        ``precomputed``: what :func:`_batch_moments` gives for the batch,
-        already computed (by :meth:`fit`, for a dask array).
-        """
-        started = self._is_started()
-        # The exact moments are kept about a point near each feature's data,
-        # set when the feature is first observed: a float64 mean_ alone would
-        # be rounded at every merge and the rounding squared into var_ for
-        # data far from zero.
-        state = Moments(**self._moments) if started else None
-        batch, weight = precomputed or _batch_moments(
-            X, sample_weight, state.anchor if started else None
-        )
-        if self.momentum is not None:
-            _check_unbiased_variance_possible(X.shape[0], weight)
-        moments = state.merge(batch) if started else batch
-        if not np.isfinite(moments.weight).all():
-            raise ValueError(
-                "The total sample weight overflows float64 (above 1.8e308); only "
-                "the ratios of the weights matter to mean_ and var_: divide them "
-                "by a common factor."
-            )
-        if self.momentum is None:
-            mean, var, std = moments.summary()
-        else:
-            check_representable_variance(batch, "With momentum, var_")
-            mean, var = exponential_moving_update(
-                self.mean_ if started else np.full(X.shape[1], np.nan),
-                self.var_ if started else np.full(X.shape[1], np.nan),
-                batch,
-                self.momentum,
-            )
-            std = None
-        integer_counts = sample_weight is None and (
-            not started or np.asarray(self.n_samples_seen_).dtype.kind == "i"
-        )
-        # Plain arrays and numbers, so that persisting the estimator (skops)
-        # asks to trust nothing but its own class.
-        self._moments = dict(vars(moments))
-        self.mean_ = mean
-        self.var_ = var
-        self.scale_ = self._scale(var, mean, std)
-        self.n_samples_seen_ = _compact_counts(
-            moments.weight, integer_counts, moments.complete
-        )
-        self.n_batches_seen_ = (self.n_batches_seen_ if started else 0) + 1
-        return batch
-
-    def _scale(self, var, mean, std=None):
-        """``scale_`` from the statistics: ones when ``with_std=False``."""
-        if not self.with_std:
-            return np.ones_like(var)
-        return scale_from_variance(var, mean, self.eps, std=std)
-
-    def _standardize(self, X, *, out, refuse_infinity=False):
-        """The inference-mode map of a validated X, written into ``out``."""
-        return affine_forward(
-            X,
-            **self._affine(self.mean_, self.scale_),
-            out=out,
-            refuse_infinity=refuse_infinity,
-        )
-
-    def _affine(self, mean, scale):
-        """The forward map's parameters from a mean and a scale."""
-        gamma, beta = self._gamma_beta(mean.shape[0])
-        factor = gamma / scale if self.with_std else gamma
+    def _derive(self, state, params):
+        scale = state.scale(params.eps) if self.with_std else np.ones_like(state.var)
         return {
-            "shift": mean if self.with_mean else None,
-            "factor": None if (factor == 1).all() else factor,
-            "offset": None if (beta == 0).all() else beta,
+            "mean_": state.mean,
+            "var_": state.var,
+            "scale_": scale,
+            "n_samples_seen_": state.n_samples_seen,
+            "n_batches_seen_": state.n_batches,
+            **self._map(state.mean, scale, params),
         }
 
+    def _map(self, mean, scale, params):
+        """The affine map ``(x - mean) * gamma / scale + beta`` as the
+        skeleton applies it."""
+        gamma, beta = _per_feature(params, mean.shape[0])
+        factor = gamma / scale if self.with_std else gamma
+        return {
+            "_shift": mean if self.with_mean else None,
+            "_factor": None if (factor == 1).all() else factor,
+            "_offset": None if (beta == 0).all() else beta,
+        }
 
-def _forward_copy(X, affine):
-    return affine_forward(X, **affine, out=np.empty_like(X))
+    def _backward(self, backend, X, copy):
+        gamma, _ = _per_feature(self._check_params(), self.n_features_in_)
+        if not gamma.all():
+            raise ValueError(
+                "inverse_transform is undefined where gamma is 0: those features "
+                "were mapped to a constant."
+            )
+        return super()._backward(backend, X, copy)
 
 
-def _batch_moments(X, sample_weight, origin):
-    """The moments of a batch, measured from ``origin`` (None or NaN: a point
-    near the data), and the batch's total weight (None without weights)."""
-    weight = None if sample_weight is None else total(sample_weight)
-    return Moments.from_batch(X, sample_weight, origin), weight
+def _per_feature(params, n_features):
+    return (
+        check_per_feature(params.gamma, "gamma", n_features),
+        check_per_feature(params.beta, "beta", n_features),
+    )
 
 
-def _check_unbiased_variance_possible(n_samples, weight):
+def update_running_moments(backend, X, sample_weight, state, momentum):
+    """A batch merged into running moments (``state`` None: the first).
+
+    BatchStandardizer and ZScoreOutlierDetector keep theirs this way. The
+    exact moments are kept about a point near each feature's data, set when
+    the feature is first observed: a float64 mean alone would be rounded at
+    every merge and the rounding squared into the variance for data far
+    from zero.
+    """
+    if momentum is not None:
+        _check_unbiased_variance_possible(backend, X.shape[0], sample_weight)
+    if state is None:
+        state = RunningMoments.empty(X.shape[1])
+    origin = state.moments.anchor if state.n_batches else None
+    batch = backend.moments(X, sample_weight, origin)
+    return state.update(batch, momentum, weighted=sample_weight is not None)
+
+
+def _check_unbiased_variance_possible(backend, n_samples, sample_weight):
     # The messages do not name the estimator: ZScoreOutlierDetector raises
-    # them too, through the BatchStandardizer it owns.
+    # them too.
     if n_samples < 2:
         raise ValueError(
             "With momentum, got a batch of 1 sample; a batch needs at least 2 "
             "samples to estimate an unbiased variance."
         )
-    if weight is not None and weight <= 1:
+    if sample_weight is not None and backend.total(sample_weight) <= 1:
         raise ValueError(
             "With momentum, the sample weights of a batch must sum to more than 1 "
             "to estimate an unbiased variance."
         )
-
-
-def _compact_counts(counts, integer, complete):
-    """Per-feature counts as StandardScaler reports them: one number when no
-    value was missing (every feature then has the same count, exactly, not
-    sums that differ in their last bits) or when the counts are equal
-    anyway; an array otherwise."""
-    counts = counts.astype(np.int64) if integer else counts
-    return counts[0] if complete or (counts == counts[0]).all() else counts
 
 
 def from_running_statistics(*, mean, var, n_batches_seen, momentum, eps, gamma, beta):
@@ -646,15 +431,13 @@ def from_running_statistics(*, mean, var, n_batches_seen, momentum, eps, gamma, 
     mean = np.array(mean, dtype=np.float64)
     var = np.array(var, dtype=np.float64)
     est = BatchStandardizer(momentum=momentum, eps=eps, gamma=gamma, beta=beta)
-    est._check_params()
-    n_features = mean.shape[0]
-    est._gamma_beta(n_features)  # the same checks as a fit's
-    est.n_features_in_ = n_features
-    empty = np.zeros(n_features)
-    est._moments = dict(vars(Moments(weight=empty, mean=empty, m2=empty)))
-    est.mean_ = mean
-    est.var_ = var
-    est.scale_ = est._scale(var, mean)
-    est.n_samples_seen_ = 0
-    est.n_batches_seen_ = int(n_batches_seen)
+    params = est._check_params()
+    empty = RunningMoments.empty(mean.shape[0])
+    state = RunningMoments(
+        moments=empty.moments, mean=mean, var=var, n_batches=int(n_batches_seen)
+    )
+    est.n_features_in_ = mean.shape[0]
+    est._statistics = state.as_dict()
+    vars(est).update(est._derive(state, params))
+    est._fitted_on = None
     return est

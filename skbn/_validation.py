@@ -24,14 +24,7 @@ from sklearn import config_context, get_config
 from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._array_api import foreign_namespace, foreign_sample_weight, validate_foreign
 from ._blocks import sum_is_finite
-from ._dask import (
-    dask_sample_weight,
-    is_dask_array,
-    refuse_non_finite_chunks,
-    validate_dask_batch,
-)
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -143,22 +136,12 @@ def check_interval(value, name, *, n_features=None):
     return low, high
 
 
-def check_sample_weight(sample_weight, X):
-    """Validate frequency weights for the rows of X: None, or a float64 array.
+def check_weights(sample_weight, n_samples):
+    """Validate frequency weights for ``n_samples`` rows: None, or float64.
 
     A scalar is repeated for every sample. Weights must be finite and
-    non-negative, and not all zero. For a dask X, they are a dask array
-    chunked like its rows.
+    non-negative, and not all zero.
     """
-    if sample_weight is not None and is_dask_array(X):
-        return dask_sample_weight(sample_weight, X, _check_weights)
-    xp = foreign_namespace(X)
-    if xp is not None:
-        return foreign_sample_weight(sample_weight, X, xp, _check_weights)
-    return _check_weights(sample_weight, X.shape[0])
-
-
-def _check_weights(sample_weight, n_samples):
     if sample_weight is None:
         return None
     weight = _real_weights(sample_weight)
@@ -228,7 +211,7 @@ def validate_batch(
     pass when ``accept_sparse`` is true.
 
     ``copy=None``: the result is only read. ``copy=True`` or ``False``: it is
-    to be transformed, into the array :func:`output_for` picks; with
+    to be transformed, into the array the backend's ``output`` picks; with
     ``copy=False`` the result is writeable, and is X itself when X is a
     writeable float64 or float32 ndarray. Any other X (a DataFrame, a list,
     a read-only or an int array) is never written to: the result is then
@@ -243,17 +226,6 @@ def validate_batch(
     refuses what is not allowed as scikit-learn would; see
     :func:`skbn._stats.refuse_infinity` and :func:`refuse_non_finite`.
     """
-    xp = foreign_namespace(X)
-    if xp is not None:
-        return validate_foreign(estimator, X, xp, reset=reset, allow_nan=allow_nan)
-    if is_dask_array(X):
-        return validate_dask_batch(
-            estimator,
-            X,
-            reset=reset,
-            allow_nan=allow_nan,
-            check_finite=not finite_checked_by_caller,
-        )
     n_features = None if reset else getattr(estimator, "n_features_in_", None)
     if not hasattr(estimator, "feature_names_in_") and _passes_unchanged(
         estimator,
@@ -295,9 +267,7 @@ def refuse_non_finite(estimator, X):
     skipped its finiteness pass (``finite_checked_by_caller``). If every
     value is finite, their squares overflowed float64: that is said instead.
     """
-    if is_dask_array(X):
-        refuse_non_finite_chunks(X, type(estimator).__name__)
-    elif not _all_finite(X):
+    if not np.isfinite(X).all():
         # Looked for here rather than by assert_all_finite alone, which
         # checks nothing under assume_finite=True: a NaN would then be
         # reported as a value too large. Its message is still the one
@@ -309,18 +279,15 @@ def refuse_non_finite(estimator, X):
                 estimator_name=type(estimator).__name__,
                 input_name="X",
             )
-    raise ValueError(
+    raise squares_overflow()
+
+
+def squares_overflow():
+    """The error for X whose values are finite but whose squares are not."""
+    return ValueError(
         "X has values too large for their squares to be summed in float64 "
         "(about 1e150 or more); rescale X first."
     )
-
-
-def _all_finite(X):
-    """Whether every value of X (numpy's or another namespace's) is finite."""
-    xp = foreign_namespace(X)
-    if xp is None:
-        return bool(np.isfinite(X).all())
-    return bool(xp.all(xp.isfinite(X)))
 
 
 def validate_inverse_input(
@@ -333,11 +300,6 @@ def validate_inverse_input(
     number of input features.
     """
     expected = estimator.n_features_in_ if n_features is None else n_features
-    xp = foreign_namespace(X)
-    if xp is not None:
-        return validate_foreign(
-            estimator, X, xp, reset=False, allow_nan=allow_nan, n_features=expected
-        )
     # The input_name of check_array below: its messages say "Input", not
     # "Input X".
     if _passes_unchanged(
@@ -365,20 +327,6 @@ def validate_inverse_input(
             f"is expecting {expected} features as input."
         )
     return _writeable(X, validated) if copy is False else validated
-
-
-def output_for(X, validated, *, copy):
-    """The array a transform of ``validated`` (from X) writes its result into.
-
-    ``validated`` itself, unless it is the caller's X and ``copy`` is true:
-    then a new array of the same dtype and memory layout, so that X is read
-    once instead of being copied first and then overwritten. With
-    ``copy=False``, validation returned X itself only for a writeable float
-    ndarray: memory of any other X was copied there.
-    """
-    if foreign_namespace(validated) is not None:
-        return None  # maps of other namespaces return new arrays
-    return np.empty_like(validated) if copy and validated is X else validated
 
 
 def check_fitted(estimator):

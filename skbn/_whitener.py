@@ -1,37 +1,16 @@
 """SVDWhitener: decorrelate and scale to unit variance, five ways."""
 
-import numpy as np
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    OneToOneFeatureMixin,
-    TransformerMixin,
-)
+import threading
 
-from ._affine import linear_forward, linear_inverse
-from ._array_api import (
-    as_host,
-    count_positive,
-    follows_namespace,
-    foreign_namespace,
-    like,
-)
-from ._callbacks import CallbackSupportMixin, fit_task
-from ._dask import maps_dask_chunks
+import numpy as np
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, OneToOneFeatureMixin
+
+from ._backend import backend_of
+from ._base import BatchTransformer
 from ._numerics import check_spread_in_range
 from ._stats import Scatter
-from ._validation import (
-    check_bool,
-    check_fitted,
-    check_int,
-    check_real,
-    check_sample_weight,
-    refuse_non_finite,
-    rollback_on_error,
-    validate_batch,
-    validate_inverse_input,
-)
-from ._whitening import METHODS, ONE_TO_ONE_METHODS, whitening
+from ._validation import check_bool, check_int, check_real, rollback_on_error
+from ._whitening import METHODS, whitening
 
 # The attributes derived from the statistics, lazily after partial_fit.
 _DERIVED = (
@@ -42,12 +21,7 @@ _DERIVED = (
 )
 
 
-class SVDWhitener(
-    CallbackSupportMixin,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    BaseEstimator,
-):
+class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
     r"""Whiten data: decorrelate the features and scale them to unit variance.
 
     Rows are mapped to
@@ -254,14 +228,14 @@ class SVDWhitener(
     (500, 1)
     """
 
+    _statistic = Scatter
+
     def __init__(self, *, method="zca", n_components=None, eps=0.0, copy=True):
         self.method = method
         self.n_components = n_components
         self.eps = eps
         self.copy = copy
 
-    @follows_namespace
-    @fit_task()
     def fit(self, X, y=None, sample_weight=None):
         """Compute the mean, covariance and whitening map of X.
 
@@ -283,14 +257,12 @@ class SVDWhitener(
         self : object
             Fitted whitener.
         """
-        self._check_params()
         with rollback_on_error(self):
-            self._update(X, sample_weight, reset=True)
-            self._derive()
+            super().fit(X, y, sample_weight)
+            # Derived now: fit raises or warns, not a later transform.
+            vars(self).update(self._maps())
         return self
 
-    @follows_namespace
-    @fit_task()
     def partial_fit(self, X, y=None, sample_weight=None):
         """Merge a batch into the mean and covariance.
 
@@ -317,63 +289,10 @@ class SVDWhitener(
         self : object
             Fitted whitener.
         """
-        self._check_params()
-        with rollback_on_error(self):
-            self._update(X, sample_weight, reset=not hasattr(self, "_scatter"))
+        super().partial_fit(X, y, sample_weight)
+        for name in _DERIVED:  # the map of the earlier state, if fit derived it
+            vars(self).pop(name, None)
         return self
-
-    @maps_dask_chunks(n_outputs=lambda whitener: whitener.whitening_matrix_.shape[1])
-    @follows_namespace
-    def transform(self, X, copy=None):
-        """Whiten X: ``(X - mean_) @ whitening_matrix_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The data to whiten.
-
-        copy : bool, default=None
-            Copy X (the default ``None`` follows the ``copy`` parameter).
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, `n_components_`)
-            Whitened data.
-        """
-        check_fitted(self)
-        X_valid = validate_batch(self, X, reset=False, allow_nan=False)
-        out = self._output(X, X_valid, self.n_components_, copy)
-        return linear_forward(
-            X_valid, shift=self.mean_, matrix=self.whitening_matrix_, out=out
-        )
-
-    @maps_dask_chunks(n_inputs=lambda whitener: whitener.dewhitening_matrix_.shape[0])
-    @follows_namespace
-    def inverse_transform(self, X, copy=None):
-        """Map whitened data back: ``X @ dewhitening_matrix_ + mean_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, `n_components_`)
-            Whitened data.
-
-        copy : bool, default=None
-            Copy X (the default ``None`` follows the ``copy`` parameter).
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, n_features)
-            Data in the original space; exactly the input of
-            :meth:`transform` when every direction was kept.
-        """
-        check_fitted(self)
-        X_valid = validate_inverse_input(
-            self, X, copy=None, n_features=self.n_components_, allow_nan=False
-        )
-        out = self._output(X, X_valid, self.n_features_in_, copy)
-        return linear_inverse(
-            X_valid, shift=self.mean_, matrix=self.dewhitening_matrix_, out=out
-        )
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns.
@@ -394,7 +313,7 @@ class SVDWhitener(
         feature_names_out : ndarray of str objects
             The output names.
         """
-        if self.method in ONE_TO_ONE_METHODS:
+        if self._method().one_to_one:
             return OneToOneFeatureMixin.get_feature_names_out(self, input_features)
         return ClassNamePrefixFeaturesOutMixin.get_feature_names_out(
             self, input_features
@@ -405,128 +324,169 @@ class SVDWhitener(
         """Number of output features, for ``get_feature_names_out``."""
         return self.n_components_
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.array_api_support = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
+    @property
+    def _n_outputs(self):
+        return self.n_components_
 
-    def _check_params(self):
-        if self.method not in METHODS:
+    def _method(self):
+        if not isinstance(self.method, str) or self.method not in METHODS:
             raise ValueError(
                 f"method must be one of {', '.join(map(repr, METHODS))}; "
                 f"got {self.method!r}."
             )
+        return METHODS[self.method]
+
+    def _check_params(self):
+        method = self._method()
         if self.n_components is not None:
             check_int(self.n_components, "n_components", low=1)
         check_real(self.eps, "eps", low=0.0)
         check_bool(self.copy, "copy")
+        return method
 
-    def _check_n_components(self, n_features):
+    def _check_n_components(self, n_features, method):
         if self.n_components is None:
-            return None
+            return n_features
         if self.n_components > n_features:
             raise ValueError(
                 f"n_components={self.n_components} must be at most the number of "
                 f"features, {n_features}."
             )
-        if self.method == "cholesky" and self.n_components != n_features:
+        if method.full_rank_only and self.n_components != n_features:
             raise ValueError(
-                "Cholesky whitening keeps every component: n_components must be "
-                f"None or n_features ({n_features}); got {self.n_components}."
+                f"{method.title} whitening keeps every component: n_components "
+                f"must be None or n_features ({n_features}); got "
+                f"{self.n_components}."
             )
-        return self.n_components
+        return self.n_components if method.reduces_output else n_features
 
-    def _update(self, X, sample_weight, *, reset):
-        """Merge one batch (into a fresh state if ``reset``) and publish."""
-        X = validate_batch(
-            self, X, reset=reset, allow_nan=False, finite_checked_by_caller=True
-        )
-        sample_weight = check_sample_weight(sample_weight, X)
-        # The sample count comes before n_components, so that fitting one
-        # sample always says so.
-        observed = (
-            X.shape[0] if sample_weight is None else count_positive(sample_weight)
-        )
-        if reset and observed < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs at least 2 samples to estimate a "
-                f"covariance; got {observed} sample{'' if observed == 1 else 's'}"
-                " (1 sample has no spread)."
+    def _fit_options(self, weighted):
+        # The scatter's own pass finds NaN and infinity (see _accumulate).
+        return {"allow_nan": False, "finite_checked_by_caller": True}
+
+    def _accumulate(self, backend, X, sample_weight, state, method):
+        if state is None:
+            # The sample count comes before n_components, so that fitting one
+            # sample always says so.
+            observed = (
+                X.shape[0]
+                if sample_weight is None
+                else backend.count_positive(sample_weight)
             )
-        n_components = self._check_n_components(X.shape[1])
+            if observed < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs at least 2 samples to estimate a "
+                    f"covariance; got {observed} sample"
+                    f"{'' if observed == 1 else 's'} (1 sample has no spread)."
+                )
+        self._check_n_components(X.shape[1], method)
         # As in BatchStandardizer: statistics kept about a fixed point near
         # the data keep every digit of their means across merges.
-        state = None if reset else Scatter(**self._scatter)
-        batch = Scatter.from_batch(X, sample_weight, None if reset else state.origin)
+        batch = backend.scatter(
+            X, sample_weight, None if state is None else state.origin
+        )
         if not np.isfinite(batch.covariance).all():
             # A NaN or infinity in X makes the scatter non-finite: X is read
             # once for both.
-            refuse_non_finite(self, X)
+            backend.refuse_non_finite(self, X)
         check_spread_in_range(
-            X, np.diag(batch.covariance), sample_weight, type(self).__name__
+            np.diag(batch.covariance),
+            lambda columns: backend.extrema(X[:, columns], sample_weight),
+            type(self).__name__,
         )
-        scatter = batch if reset else state.merge(batch)
-        for name in _DERIVED:  # the map of the earlier state, if derived
-            self.__dict__.pop(name, None)
-        # Plain arrays and numbers, so that persisting the estimator (skops)
-        # asks to trust nothing but its own class.
-        self._scatter = dict(vars(scatter))
-        self.mean_ = scatter.full_mean
-        self.covariance_ = scatter.covariance
-        self.n_components_ = (
-            n_components
-            if n_components is not None and self.method.startswith("pca")
-            else X.shape[1]
-        )
-        weight = scatter.weight
-        self.n_samples_seen_ = (
-            int(weight)
-            if sample_weight is None
-            and (reset or isinstance(self.n_samples_seen_, int))
-            else weight
-        )
+        return batch if state is None else state.merge(batch)
 
-    def _derive(self):
-        """Derive the whitening map from the statistics, and publish it."""
-        n_samples = self.n_samples_seen_
-        maps = whitening(
-            as_host(self.covariance_),
-            self.method,
-            self.n_components,
-            self.eps,
-            mean=as_host(self.mean_),
-            n_samples=n_samples if isinstance(n_samples, int) else None,
-        )
-        derived = (maps.matrix, maps.inverse, maps.components, maps.explained_variance)
-        for name, value in zip(_DERIVED, derived, strict=True):
-            setattr(self, name, like(value, self.covariance_))
+    def _derive(self, scatter, method):
+        return {
+            "mean_": scatter.full_mean,
+            "covariance_": scatter.covariance,
+            "n_components_": self._check_n_components(scatter.mean.shape[0], method),
+            # An int until weights come: the number of rows.
+            "n_samples_seen_": scatter.weight,
+            "_derivation": _Derivation(),
+        }
+
+    def _maps(self):
+        """The derived attributes, as arrays of the fit's backend."""
+        return self._derivation.get(self)
 
     def __getattr__(self, name):
-        # Only for attributes not set: after partial_fit, the map is derived
-        # on first use.
-        if name in _DERIVED and "_scatter" in self.__dict__:
-            self._derive()
-            return self.__dict__[name]
+        # Only for attributes not set: the map is derived on first use.
+        if name in _DERIVED and "_derivation" in self.__dict__:
+            return self._maps()[name]
         raise AttributeError(name)
 
-    def _output(self, X, validated, n_columns, copy):
-        """Where to write the result of the map of ``validated`` (from X):
-        into X itself when allowed, X being the caller's own float ndarray
-        (never a view of a DataFrame's data), shaped like the result.
+    def __getstate__(self):
+        # The derived maps as a plain dict (or None, not derived yet): skops
+        # then asks to trust nothing but this class.
+        state = dict(super().__getstate__())  # (it may be __dict__ itself)
+        if "_derivation" in state:
+            state["_derivation"] = state["_derivation"].derived
+        return state
 
-        None for an array of another namespace: its maps make new arrays.
-        """
-        if foreign_namespace(validated) is not None:
-            return None
-        copy = self.copy if copy is None else copy
-        in_place = (
-            not copy
-            and validated is X
-            and X.shape[1] == n_columns
-            and X.flags.writeable
-            and X.dtype in (np.float64, np.float32)
+    def __setstate__(self, state):
+        if "_derivation" in state:
+            state = {**state, "_derivation": _Derivation(state["_derivation"])}
+        super().__setstate__(state)
+
+    def _forward(self, backend, X, copy):
+        maps = self._maps()
+        X_valid = backend.validate(self, X, reset=False, allow_nan=False, copy=copy)
+        return backend.linear(
+            X_valid,
+            before=self.mean_,
+            matrix=maps["whitening_matrix_"],
+            after=0.0,
+            out=backend.output(X, X_valid, copy=copy, n_columns=self.n_components_),
         )
-        if in_place:
-            return X
-        return np.empty((validated.shape[0], n_columns), dtype=validated.dtype)
+
+    def _backward(self, backend, X, copy):
+        maps = self._maps()
+        X_valid = backend.validate_inverse(
+            self, X, copy=copy, n_features=self.n_components_, allow_nan=False
+        )
+        return backend.linear(
+            X_valid,
+            before=0.0,
+            matrix=maps["dewhitening_matrix_"],
+            after=self.mean_,
+            out=backend.output(X, X_valid, copy=copy, n_columns=self.n_features_in_),
+        )
+
+
+class _Derivation:
+    """The whitening map of the statistics one fitting call left, derived on
+    first use, once, whichever thread asks first. Fitting replaces it."""
+
+    def __init__(self, derived=None):
+        self.derived = derived
+
+    def get(self, whitener):
+        with _DERIVING:
+            if self.derived is None:
+                self.derived = _derived(whitener)
+            return self.derived
+
+
+# Derivations are rare and short: one lock for all of them.
+_DERIVING = threading.Lock()
+
+
+def _derived(whitener):
+    """The maps, as arrays of the namespace and device of the fit."""
+    statistics = Scatter.from_dict(whitener._statistics)
+    n_samples = whitener.n_samples_seen_
+    maps = whitening(
+        statistics.covariance,
+        whitener._check_params(),
+        whitener.n_components,
+        whitener.eps,
+        mean=statistics.full_mean,
+        n_samples=n_samples if isinstance(n_samples, int) else None,
+    )
+    derived = (maps.matrix, maps.inverse, maps.components, maps.explained_variance)
+    backend = backend_of(whitener.mean_)
+    return {
+        name: backend.publish(value)
+        for name, value in zip(_DERIVED, derived, strict=True)
+    }

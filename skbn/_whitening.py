@@ -37,9 +37,38 @@ from scipy import linalg
 from ._blocks import one_blas_thread
 from ._numerics import EPS, is_constant, null_directions
 
-METHODS = ("zca", "pca", "cholesky", "zca_cor", "pca_cor")
-# Output i of these is the whitened input i; the others output components.
-ONE_TO_ONE_METHODS = ("zca", "cholesky", "zca_cor")
+
+@dataclass(frozen=True)
+class Method:
+    """What distinguishes one whitening method from another.
+
+    Everything that depends on the method reads these, code and tests
+    alike; adding a method is adding a record.
+    """
+
+    name: str
+    title: str  # for messages
+    correlation: bool  # decompose the correlation matrix, not the covariance
+    rotates_back: bool  # the map ends in the input's coordinates (U ... U')
+    reduces_output: bool  # n_components keeps that many output columns
+    full_rank_only: bool  # a triangular factor: no null direction, no truncation
+
+    @property
+    def one_to_one(self):
+        """Whether output i is the whitened input i (its name is kept)."""
+        return self.rotates_back or self.full_rank_only
+
+
+METHODS = {
+    method.name: method
+    for method in (
+        Method("zca", "ZCA", False, True, False, False),
+        Method("pca", "PCA", False, False, True, False),
+        Method("cholesky", "Cholesky", False, False, False, True),
+        Method("zca_cor", "ZCA-cor", True, True, False, False),
+        Method("pca_cor", "PCA-cor", True, False, True, False),
+    )
+}
 # Below this many features, LAPACK's decompositions gain nothing from BLAS
 # threads, which then stay awake, spinning, and slow down whatever runs next:
 # a 500,000 x 50 fit after another took 1.5 times as long. (At 1000 features
@@ -58,7 +87,8 @@ class Whitening:
 
 
 def whitening(covariance, method, n_components, eps, *, mean, n_samples=None):
-    """The whitening map of ``method`` for a population covariance.
+    """The whitening map of ``method`` (a :class:`Method`) for a population
+    covariance.
 
     ``n_components`` (None for all) keeps the leading principal directions:
     as output columns for ``pca``/``pca_cor``, as the directions a square
@@ -88,14 +118,14 @@ def _whitening(covariance, method, n_components, eps, mean, n_samples):
     std = np.sqrt(np.maximum(np.diag(covariance), 0.0))
     constant = is_constant(std, mean)
     cause = _cause(n_samples, n_features, constant)
-    if method.endswith("_cor"):
+    if method.correlation:
         scale = np.where(constant, 1.0, std)
         values, vectors = _eigh_decreasing(_equilibrated(covariance, scale, constant))
         null = null_directions(values, eps)
     else:
         scale = np.ones(n_features)
         values, vectors, null = _covariance_eigen(covariance, std, constant, eps)
-    if method == "cholesky":
+    if method.full_rank_only:
         matrix, inverse = _cholesky(covariance, eps, null, cause)
     else:
         _warn_null(null[:k], n_features, eps, cause)
@@ -106,7 +136,7 @@ def _whitening(covariance, method, n_components, eps, mean, n_samples):
         kept = vectors[:, :k]
         matrix = kept * inv_sqrt
         inverse = (kept * root).T
-        if method.startswith("zca"):
+        if method.rotates_back:
             matrix = matrix @ kept.T
             inverse = kept @ inverse
         matrix = matrix / scale[:, None]

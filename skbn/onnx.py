@@ -166,12 +166,11 @@ def _convert_standardizer(scope, operator, container):
     estimator = operator.raw_operator
     # The parameters of transform itself: gamma / scale_ is one factor there,
     # so the float64 graph rounds as transform does.
-    affine = estimator._affine(estimator.mean_, estimator.scale_)
     _affine(
         X,
-        affine["shift"],
-        affine["factor"],
-        affine["offset"],
+        estimator._shift,
+        estimator._factor,
+        estimator._offset,
         _float_dtype(X),
         container.target_opset,
         operator.outputs[:1],

@@ -10,9 +10,10 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 
 import skbn._blocks
-import skbn._stats
+import skbn._numpy_stats
 from skbn import BatchStandardizer, MinMaxNormalizer, SVDWhitener, ZScoreOutlierDetector
-from skbn._affine import affine_forward, affine_inverse, linear_forward, linear_inverse
+from skbn._affine import affine_forward, affine_inverse, linear
+from skbn._backend import NUMPY
 from skbn._blocks import (
     WIDE,
     WIDE_MIN_ROWS,
@@ -22,7 +23,6 @@ from skbn._blocks import (
     row_blocks,
     wide_view,
 )
-from skbn._stats import Extrema, Moments, Scatter
 
 
 def several_groups(rng, n_features=3, dtype=np.float64):
@@ -70,7 +70,7 @@ def test_moments_do_not_depend_on_the_number_of_threads(rng, dtype, monkeypatch)
     results = []
     for n in (1, 2, 3):
         monkeypatch.setattr(skbn._blocks, "_n_threads", lambda n=n: n)
-        results.append(Moments.from_batch(X))
+        results.append(NUMPY.moments(X))
     for other in results[1:]:
         assert_array_equal(other.mean, results[0].mean)
         assert_array_equal(other.m2, results[0].m2)
@@ -87,8 +87,8 @@ def test_moments_do_not_depend_on_the_number_of_threads(rng, dtype, monkeypatch)
 def small_scatter_blocks(monkeypatch):
     """Scatter blocks of ordinary size, so that a few MB of data take
     several groups of them."""
-    monkeypatch.setattr(skbn._stats, "_BLOCKS_PER_SCATTER_BLOCK", 1)
-    monkeypatch.setattr(skbn._stats, "_MIN_SCATTER_ROWS", 1)
+    monkeypatch.setattr(skbn._numpy_stats, "_BLOCKS_PER_SCATTER_BLOCK", 1)
+    monkeypatch.setattr(skbn._numpy_stats, "_MIN_SCATTER_ROWS", 1)
 
 
 def complete_groups(rng, dtype=np.float64):
@@ -107,7 +107,7 @@ def test_scatter_does_not_depend_on_the_number_of_threads(
     results = []
     for n in (1, 2, 3):
         monkeypatch.setattr(skbn._blocks, "_n_threads", lambda n=n: n)
-        results.append(Scatter.from_batch(X))
+        results.append(NUMPY.scatter(X))
     for other in results[1:]:
         assert_array_equal(other.mean, results[0].mean)
         assert_array_equal(other.matrix, results[0].matrix)
@@ -155,19 +155,23 @@ def test_linear_maps_over_threads_match_the_formula(rng, threads, dtype, in_plac
     expected = (X.astype(np.float64) - shift) @ matrix
     out = X.copy() if in_place else np.empty_like(X)
     source = out if in_place else X
-    result = linear_forward(source, shift=shift, matrix=matrix, out=out)
+    result = linear(source, before=shift, matrix=matrix, after=0.0, out=out)
     assert result is out
     rtol = 1e-6 if dtype == np.float32 else 1e-13
     assert_allclose(out, expected.astype(dtype), rtol=rtol, atol=rtol * 10)
-    back = linear_inverse(
-        out, shift=shift, matrix=np.linalg.inv(matrix), out=np.empty_like(out)
+    back = linear(
+        out,
+        before=0.0,
+        matrix=np.linalg.inv(matrix),
+        after=shift,
+        out=np.empty_like(out),
     )
     assert_allclose(back, X, rtol=1e-5 if dtype == np.float32 else 1e-12)
 
 
 def test_extrema_over_threads_are_exact(rng, threads):
     X = several_groups(rng)
-    extrema = Extrema.from_batch(X)
+    extrema = NUMPY.extrema(X)
     assert_array_equal(extrema.min, np.nanmin(X, axis=0))
     assert_array_equal(extrema.max, np.nanmax(X, axis=0))
 
@@ -240,7 +244,7 @@ def test_transform_refuses_infinity_and_leaves_x_alone(
 
 def _fit_in_child(queue):
     X = np.random.default_rng(0).normal(size=(9 * block_rows(np.empty((1, 3))), 3))
-    queue.put(float(Moments.from_batch(X).var[0]))
+    queue.put(float(NUMPY.moments(X).var[0]))
 
 
 @pytest.mark.skipif(
@@ -252,7 +256,7 @@ def _fit_in_child(queue):
 )
 def test_a_forked_child_gets_threads_of_its_own(rng):
     # The parent's pool has threads; a forked child must not wait on them.
-    Moments.from_batch(several_groups(rng))
+    NUMPY.moments(several_groups(rng))
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     child = context.Process(target=_fit_in_child, args=(queue,))

@@ -9,18 +9,15 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 
-import skbn._stats
+import skbn._numpy_stats
+from skbn._backend import NUMPY
 from skbn._blocks import block_rows
 from skbn._numerics import scale_from_variance
+from skbn._numpy_stats import _MIN_SCATTER_ROWS, reference_point, scatter_blocking
 from skbn._stats import (
-    _MIN_SCATTER_ROWS,
     Extrema,
-    Moments,
-    Scatter,
     exponential_moving_update,
     merge_pairwise,
-    reference_point,
-    scatter_blocking,
 )
 
 # ---------------------------------------------------------------------------
@@ -98,7 +95,7 @@ def make_weights(rng, kind, n_samples):
 
 def test_from_batch_dense_matches_numpy_mean_var_and_count(rng):
     X = make_data(rng)
-    moments = Moments.from_batch(X)
+    moments = NUMPY.moments(X)
     assert_array_equal(moments.weight, np.full(4, 60.0))
     assert_allclose(moments.about(0.0).mean, np.average(X, axis=0), rtol=1e-13)
     assert_allclose(moments.observed_mean, X.mean(axis=0), rtol=1e-13)
@@ -110,7 +107,7 @@ def test_from_batch_dense_matches_numpy_mean_var_and_count(rng):
 def test_from_batch_weighted_matches_np_average(rng):
     X = make_data(rng)
     w = rng.uniform(0.1, 3.0, size=X.shape[0])
-    moments = Moments.from_batch(X, w)
+    moments = NUMPY.moments(X, w)
     mean = np.average(X, axis=0, weights=w)
     assert_allclose(moments.weight, np.full(4, w.sum()), rtol=1e-14)
     assert_allclose(moments.observed_mean, mean, rtol=1e-13)
@@ -129,7 +126,7 @@ def test_from_batch_integer_weights_equal_repeated_rows(rng, missing):
         X = with_nans(rng, X)
     w = rng.integers(0, 5, size=X.shape[0])
     repeated = np.repeat(X, w, axis=0)
-    moments = Moments.from_batch(X, w.astype(np.float64))
+    moments = NUMPY.moments(X, w.astype(np.float64))
     assert_allclose(moments.weight, np.sum(~np.isnan(repeated), axis=0), rtol=0)
     assert_allclose(moments.observed_mean, np.nanmean(repeated, axis=0), rtol=1e-13)
     assert_allclose(moments.var, np.nanvar(repeated, axis=0), rtol=1e-12)
@@ -143,7 +140,7 @@ def test_from_batch_zero_weight_rows_count_as_absent(rng):
     w[absent] = 0.0
     X[absent] = 1e8
     X[np.flatnonzero(absent)[:2], 1] = np.nan
-    moments = Moments.from_batch(X, w)
+    moments = NUMPY.moments(X, w)
     kept, wk = X[~absent], w[~absent]
     mean = np.average(kept, axis=0, weights=wk)
     assert_allclose(moments.weight, np.full(4, wk.sum()), rtol=1e-14)
@@ -155,7 +152,7 @@ def test_from_batch_zero_weight_rows_count_as_absent(rng):
 
 def test_from_batch_nan_matches_nanmean_nanvar_and_counts(rng):
     X = with_nans(rng, make_data(rng))
-    moments = Moments.from_batch(X)
+    moments = NUMPY.moments(X)
     assert_array_equal(moments.weight, np.sum(~np.isnan(X), axis=0))
     assert_allclose(moments.observed_mean, np.nanmean(X, axis=0), rtol=1e-13)
     assert_allclose(moments.var, np.nanvar(X, axis=0), rtol=1e-12)
@@ -167,7 +164,7 @@ def test_from_batch_nan_matches_nanmean_nanvar_and_counts(rng):
 def test_from_batch_nan_with_weights_matches_np_average_per_feature(rng):
     X = with_nans(rng, make_data(rng))
     w = rng.uniform(0.0, 3.0, size=X.shape[0])
-    moments = Moments.from_batch(X, w)
+    moments = NUMPY.moments(X, w)
     for j in range(X.shape[1]):
         seen = ~np.isnan(X[:, j])
         x, wx = X[seen, j], w[seen]
@@ -184,7 +181,7 @@ def test_from_batch_float32_accumulates_in_float64(rng, weights):
     """float32 input: float64 statistics of the float32 values, to float64 accuracy."""
     X = (1e3 + rng.normal(size=(5000, 3))).astype(np.float32)
     w = make_weights(rng, weights, X.shape[0])
-    moments = Moments.from_batch(X, w)
+    moments = NUMPY.moments(X, w)
     weight, mean, m2 = reference_moments(X.astype(np.float64), w)
     for value in (moments.weight, moments.mean, moments.m2, moments.var):
         assert value.dtype == np.float64
@@ -194,7 +191,7 @@ def test_from_batch_float32_accumulates_in_float64(rng, weights):
 def test_from_batch_unobserved_feature_has_zero_weight_and_nan_stats(rng):
     X = make_data(rng, n_samples=20, n_features=3)
     X[:, 1] = np.nan
-    moments = Moments.from_batch(X)
+    moments = NUMPY.moments(X)
     assert_array_equal(moments.weight, [20.0, 0.0, 20.0])
     assert np.isnan(moments.observed_mean[1])
     assert np.isnan(moments.var[1])
@@ -209,7 +206,7 @@ def test_from_batch_feature_observed_only_in_zero_weight_rows_has_zero_weight(rn
     X = make_data(rng, n_samples=10, n_features=2)
     w = np.r_[np.zeros(4), np.ones(6)]
     X[4:, 0] = np.nan
-    moments = Moments.from_batch(X, w)
+    moments = NUMPY.moments(X, w)
     assert_array_equal(moments.weight, [0.0, 6.0])
     assert np.isnan(moments.observed_mean[0])
     assert np.isnan(moments.var[0])
@@ -225,7 +222,7 @@ def test_from_batch_larger_than_one_block_is_exact(weights, missing):
     if missing:
         X = with_nans(rng, X, fraction=0.1)
     w = make_weights(rng, weights, X.shape[0])
-    moments = Moments.from_batch(X, w)
+    moments = NUMPY.moments(X, w)
     for j in range(3):
         seen = ~np.isnan(X[:, j])
         x = X[seen, j]
@@ -246,7 +243,7 @@ def test_from_batch_large_offset_across_blocks_keeps_variance(rng):
     by its residual sum (naive row-order summation) costs far more.
     """
     X = 1e9 + rng.normal(size=(200_000, 3))
-    moments = Moments.from_batch(X)
+    moments = NUMPY.moments(X)
     mean, var = fsum_mean_var(X)
     assert_allclose(moments.observed_mean, mean, rtol=1e-15)
     assert_allclose(moments.var, var, rtol=1e-9)
@@ -276,7 +273,7 @@ def test_from_batch_sparse_matches_dense_reference(rng, fmt, weights):
     assert np.isnan(S.data).any()
     S.data[np.flatnonzero(S.data == S.data)[:3]] = 0.0  # explicit stored zeros
     w = make_weights(rng, weights, D.shape[0])
-    moments = Moments.from_batch(S, w)
+    moments = NUMPY.moments(S, w)
     weight, mean, m2 = reference_moments(S.toarray(), w)
     assert weight[5] == 0
     assert_moments_match(moments, weight, mean, m2)
@@ -287,7 +284,7 @@ def test_from_batch_sparse_counts_nan_only_where_stored(rng, fmt):
     """Implicit zeros are observed values; stored NaNs are not."""
     D = make_sparse_dense(rng)
     S = sparse.csr_matrix(D).asformat(fmt)
-    moments = Moments.from_batch(S)
+    moments = NUMPY.moments(S)
     assert_array_equal(moments.weight, np.sum(~np.isnan(D), axis=0))
     assert_allclose(
         moments.observed_mean, np.nanmean(D, axis=0), rtol=1e-13, atol=1e-300
@@ -327,7 +324,7 @@ def test_from_batch_sparse_duplicate_entries_are_summed(rng, fmt, weights):
     D = coo.toarray()
     assert np.isnan(D[5, 1]) and D[3, 0] == 0.0 and D[7, 2] >= 8.0
     w = make_weights(rng, weights, D.shape[0])
-    moments = Moments.from_batch(S, w)
+    moments = NUMPY.moments(S, w)
     weight, mean, m2 = reference_moments(D, w)
     assert_moments_match(moments, weight, mean, m2)
 
@@ -340,7 +337,7 @@ def test_from_batch_sparse_without_observed_stored_entries(fmt, content):
     if content == "only_nan_stored":
         D[[0, 3], 0] = np.nan
     S = sparse.csr_matrix(D).asformat(fmt)
-    moments = Moments.from_batch(S)
+    moments = NUMPY.moments(S)
     assert_array_equal(moments.weight, np.sum(~np.isnan(D), axis=0))
     assert_array_equal(moments.about(0.0).mean, [0.0, 0.0])
     assert_array_equal(moments.var, [0.0, 0.0])
@@ -350,7 +347,7 @@ def test_from_batch_sparse_unobserved_feature_with_float_weights_has_zero_weight
     """As on dense data: exactly 0, not the rounding residue of two weight sums."""
     w = np.array([0.2, 0.7, 0.7, 0.2, 0.2, 0.1, 0.3, 0.3])
     D = np.c_[np.full(8, np.nan), np.arange(8.0)]
-    moments = Moments.from_batch(sparse.csr_matrix(D), w)
+    moments = NUMPY.moments(sparse.csr_matrix(D), w)
     assert moments.weight[0] == 0.0
     assert np.isnan(moments.observed_mean[0])
     assert np.isnan(moments.var[0])
@@ -361,7 +358,7 @@ def test_from_batch_sparse_single_value_with_float_weights_has_no_spread():
     """One observed value of weight 1: weight exactly 1, no phantom zeros."""
     w = np.array([1.0, 0.7, 0.2, 0.2, 0.7, 0.2, 0.2, 0.3, 0.3])
     D = np.c_[np.r_[5.0, np.full(8, np.nan)], np.arange(9.0)]
-    moments = Moments.from_batch(sparse.csr_matrix(D), w)
+    moments = NUMPY.moments(sparse.csr_matrix(D), w)
     assert_allclose(moments.weight[0], 1.0, rtol=1e-15)
     assert_allclose(moments.observed_mean[0], 5.0, rtol=1e-15)
     assert moments.var[0] == 0.0
@@ -377,7 +374,7 @@ def test_from_batch_sparse_large_offset_mean_as_accurate_as_dense(rng, fmt):
     """
     X = 1e9 + rng.normal(size=(200_000, 2))
     mean, var = fsum_mean_var(X)
-    moments = Moments.from_batch(sparse.csr_matrix(X).asformat(fmt))
+    moments = NUMPY.moments(sparse.csr_matrix(X).asformat(fmt))
     assert_allclose(moments.observed_mean, mean, rtol=1e-15)
     assert_allclose(moments.var, var, rtol=1e-12)
 
@@ -387,9 +384,9 @@ def test_merged_sparse_chunks_at_large_offset_keep_variance(rng):
     X = 1e9 + rng.normal(size=(100_000, 3))
     _, var = fsum_mean_var(X)
     for convert in (np.asarray, sparse.csr_matrix):
-        total = Moments.from_batch(convert(X[:1000]))
+        total = NUMPY.moments(convert(X[:1000]))
         for start in range(1000, X.shape[0], 1000):
-            total = total.merge(Moments.from_batch(convert(X[start : start + 1000])))
+            total = total.merge(NUMPY.moments(convert(X[start : start + 1000])))
         assert_allclose(total.var, var, rtol=1e-9)
 
 
@@ -405,8 +402,8 @@ def test_merge_of_two_halves_equals_moments_of_concatenation(rng, weights, missi
         X = with_nans(rng, X)
     w = make_weights(rng, weights, X.shape[0])
     split = 31
-    merged = Moments.from_batch(X[:split], None if w is None else w[:split]).merge(
-        Moments.from_batch(X[split:], None if w is None else w[split:])
+    merged = NUMPY.moments(X[:split], None if w is None else w[:split]).merge(
+        NUMPY.moments(X[split:], None if w is None else w[split:])
     )
     weight, mean, m2 = reference_moments(X, w)
     assert_moments_match(merged, weight, mean, m2)
@@ -423,7 +420,7 @@ def test_merge_with_feature_unobserved_on_one_side(rng, empty_side):
     X = make_data(rng, n_samples=30, n_features=3)
     left, right = X[:12].copy(), X[12:].copy()
     (left if empty_side == "left" else right)[:, 1] = np.nan
-    merged = Moments.from_batch(left).merge(Moments.from_batch(right))
+    merged = NUMPY.moments(left).merge(NUMPY.moments(right))
     weight, mean, m2 = reference_moments(np.concatenate([left, right]))
     assert_moments_match(merged, weight, mean, m2)
     observed = right if empty_side == "left" else left
@@ -434,7 +431,7 @@ def test_merge_with_feature_unobserved_on_one_side(rng, empty_side):
 def test_merge_of_two_unobserved_features_stays_unobserved(rng):
     X = make_data(rng, n_samples=10, n_features=2)
     X[:, 0] = np.nan
-    merged = Moments.from_batch(X[:4]).merge(Moments.from_batch(X[4:]))
+    merged = NUMPY.moments(X[:4]).merge(NUMPY.moments(X[4:]))
     assert merged.weight[0] == 0
     assert np.isnan(merged.observed_mean[0]) and np.isnan(merged.var[0])
     assert_allclose(merged.var[1], np.var(X[:, 1]), rtol=1e-12)
@@ -453,7 +450,7 @@ def test_merge_pairwise_over_random_splits_equals_one_shot(rng, weights, missing
         cuts = np.sort(rng.choice(np.arange(1, X.shape[0]), size=n_cuts, replace=False))
         bounds = np.r_[0, cuts, X.shape[0]]
         parts = [
-            Moments.from_batch(X[a:b], None if w is None else w[a:b])
+            NUMPY.moments(X[a:b], None if w is None else w[a:b])
             for a, b in zip(bounds[:-1], bounds[1:], strict=True)
         ]
         assert_moments_match(merge_pairwise(parts), weight, mean, m2)
@@ -461,7 +458,7 @@ def test_merge_pairwise_over_random_splits_equals_one_shot(rng, weights, missing
 
 def test_merge_pairwise_of_single_part_is_that_part(rng):
     X = make_data(rng)
-    merged = merge_pairwise([Moments.from_batch(X)])
+    merged = merge_pairwise([NUMPY.moments(X)])
     assert_allclose(merged.var, np.var(X, axis=0), rtol=1e-12)
 
 
@@ -477,8 +474,8 @@ def test_from_batch_does_not_modify_dense_inputs(rng, dtype, missing):
         X = with_nans(rng, X)
     w = rng.uniform(0.0, 2.0, size=X.shape[0])
     X_before, w_before = X.copy(), w.copy()
-    Moments.from_batch(X, w)
-    Moments.from_batch(X)
+    NUMPY.moments(X, w)
+    NUMPY.moments(X)
     assert_array_equal(X, X_before)
     assert_array_equal(w, w_before)
 
@@ -493,7 +490,7 @@ def test_from_batch_accepts_read_only_arrays(rng, dtype, missing):
     X.setflags(write=False)
     w.setflags(write=False)
     weight, mean, m2 = reference_moments(X, w)
-    assert_moments_match(Moments.from_batch(X, w), weight, mean, m2, rtol=1e-11)
+    assert_moments_match(NUMPY.moments(X, w), weight, mean, m2, rtol=1e-11)
 
 
 @pytest.mark.parametrize("fmt", ["csr", "csc"])
@@ -504,7 +501,7 @@ def test_from_batch_does_not_modify_sparse_input(rng, fmt):
     w_before = w.copy()
     for array in (S.data, S.indices, S.indptr, w):
         array.setflags(write=False)
-    Moments.from_batch(S, w)
+    NUMPY.moments(S, w)
     assert_array_equal(S.data, data)
     assert_array_equal(S.indices, indices)
     assert_array_equal(S.indptr, indptr)
@@ -515,8 +512,8 @@ def test_from_batch_does_not_modify_sparse_input(rng, fmt):
 def test_merge_does_not_modify_operands(rng):
     X = with_nans(rng, make_data(rng))
     X[:20, 2] = np.nan
-    a = Moments.from_batch(X[:20])
-    b = Moments.from_batch(X[20:], rng.uniform(0.0, 2.0, size=X.shape[0] - 20))
+    a = NUMPY.moments(X[:20])
+    b = NUMPY.moments(X[20:], rng.uniform(0.0, 2.0, size=X.shape[0] - 20))
     fields = ("weight", "mean", "m2", "origin")
     before = [[np.copy(getattr(m, name)) for name in fields] for m in (a, b)]
     for m in (a, b):
@@ -533,7 +530,7 @@ def test_merge_does_not_modify_operands(rng):
 
 
 def test_moments_is_frozen(rng):
-    moments = Moments.from_batch(make_data(rng))
+    moments = NUMPY.moments(make_data(rng))
     with pytest.raises(dataclasses.FrozenInstanceError):
         moments.mean = np.zeros(4)
 
@@ -549,7 +546,7 @@ def test_from_batch_about_origin_measures_the_mean_from_it(rng, missing):
         X = with_nans(rng, X)
     origin = np.array([1.5, 5.0, -310.0, 999.0])
     weight, mean, m2 = reference_moments(X)
-    moments = Moments.from_batch(X, origin=origin)
+    moments = NUMPY.moments(X, origin=origin)
     assert_allclose(moments.weight, weight, rtol=0)
     assert_array_equal(moments.origin, origin)
     assert_allclose(moments.mean, mean - origin, rtol=1e-12, atol=1e-12)
@@ -562,9 +559,9 @@ def test_moments_about_a_common_origin_merge_exactly_at_large_offset(rng):
     X = 1e9 + rng.normal(size=(100_000, 2))
     _, ref_var = fsum_mean_var(X)
     origin = reference_point(X[:1000])
-    state = Moments.from_batch(X[:1000], origin=origin)
+    state = NUMPY.moments(X[:1000], origin=origin)
     for start in range(1000, X.shape[0], 1000):
-        state = state.merge(Moments.from_batch(X[start : start + 1000], origin=origin))
+        state = state.merge(NUMPY.moments(X[start : start + 1000], origin=origin))
     assert_array_equal(state.origin, origin)
     assert_allclose(state.var, ref_var, rtol=1e-13)
 
@@ -580,7 +577,7 @@ def test_moments_of_blocks_off_the_origin_keep_the_variance(rng, offset_in_sd, d
     X = (3.0 + 1e-3 * rng.normal(size=(n_samples, 2))).astype(dtype)
     ref_mean, ref_var = fsum_mean_var(X.astype(np.float64))
     origin = ref_mean - offset_in_sd * np.sqrt(ref_var)
-    moments = Moments.from_batch(X, origin=origin)
+    moments = NUMPY.moments(X, origin=origin)
     assert_array_equal(moments.origin, origin)
     # A mean measured from a far origin keeps the absolute precision of the
     # distance between them, no more.
@@ -617,7 +614,7 @@ def test_unbiased_var_is_weighted_sum_of_squares_over_weight_minus_one(rng, weig
     wr = np.ones(X.shape[0]) if w is None else w
     mean = np.sum(wr[:, None] * X, axis=0) / wr.sum()
     expected = np.sum(wr[:, None] * (X - mean) ** 2, axis=0) / (wr.sum() - 1)
-    unbiased = Moments.from_batch(X, w).unbiased_var
+    unbiased = NUMPY.moments(X, w).unbiased_var
     assert_allclose(unbiased, expected, rtol=1e-12)
     if weights is None:
         assert_allclose(unbiased, np.var(X, axis=0, ddof=1), rtol=1e-12)
@@ -635,7 +632,7 @@ def test_unbiased_var_is_nan_where_weight_at_most_one():
         ]
     )
     w = np.array([1.0, 0.6, 0.3])
-    unbiased = Moments.from_batch(X, w).unbiased_var
+    unbiased = NUMPY.moments(X, w).unbiased_var
     # weights: 1.9, 1.0, 0.0, 1.6, 0.9
     mean0 = (1.0 + 0.6 * 2.0 + 0.3 * 4.0) / 1.9
     var0 = (
@@ -655,9 +652,7 @@ def test_exponential_moving_update_follows_pytorch_rule(rng, momentum):
     X = make_data(rng, n_samples=32)
     mean = rng.normal(size=4)
     var = rng.uniform(0.5, 2.0, size=4)
-    new_mean, new_var = exponential_moving_update(
-        mean, var, Moments.from_batch(X), momentum
-    )
+    new_mean, new_var = exponential_moving_update(mean, var, NUMPY.moments(X), momentum)
     expected_mean = (1 - momentum) * mean + momentum * X.mean(axis=0)
     expected_var = (1 - momentum) * var + momentum * np.var(X, axis=0, ddof=1)
     assert_allclose(new_mean, expected_mean, rtol=1e-13)
@@ -670,7 +665,7 @@ def test_exponential_moving_update_uses_weighted_unbiased_variance(rng, weights)
     w = make_weights(rng, weights, X.shape[0])
     mean, var, momentum = rng.normal(size=4), rng.uniform(0.5, 2.0, size=4), 0.2
     new_mean, new_var = exponential_moving_update(
-        mean, var, Moments.from_batch(X, w), momentum
+        mean, var, NUMPY.moments(X, w), momentum
     )
     batch_mean = np.average(X, axis=0, weights=w)
     batch_var = np.sum(w[:, None] * (X - batch_mean) ** 2, axis=0) / (w.sum() - 1)
@@ -686,7 +681,7 @@ def test_exponential_moving_update_nan_running_var_is_set_by_batch(rng):
     X = make_data(rng, n_samples=16, n_features=3)
     mean = np.array([np.nan, 1.0, np.nan])
     var = np.array([np.nan, 2.0, np.nan])
-    new_mean, new_var = exponential_moving_update(mean, var, Moments.from_batch(X), 0.1)
+    new_mean, new_var = exponential_moving_update(mean, var, NUMPY.moments(X), 0.1)
     expected_mean = np.r_[
         X[:, 0].mean(), 0.9 * 1.0 + 0.1 * X[:, 1].mean(), X[:, 2].mean()
     ]
@@ -703,7 +698,7 @@ def test_exponential_moving_update_keeps_features_with_at_most_one_value(rng):
     X[1:, 3] = np.nan  # one observed value, and no running statistics yet
     mean = np.array([0.5, -3.0, 7.0, np.nan])
     var = np.array([1.5, 4.0, 0.25, np.nan])
-    new_mean, new_var = exponential_moving_update(mean, var, Moments.from_batch(X), 0.3)
+    new_mean, new_var = exponential_moving_update(mean, var, NUMPY.moments(X), 0.3)
     assert_allclose(new_mean[0], 0.7 * 0.5 + 0.3 * X[:, 0].mean(), rtol=1e-14)
     assert_allclose(new_var[0], 0.7 * 1.5 + 0.3 * np.var(X[:, 0], ddof=1), rtol=1e-13)
     assert_array_equal(new_mean[1:], [-3.0, 7.0, np.nan])
@@ -715,9 +710,7 @@ def test_exponential_moving_update_keeps_features_with_weight_at_most_one(rng):
     X[3:, 1] = np.nan
     w = np.array([0.5, 0.25, 0.25, 1.0, 1.0, 1.0])  # feature 1 has weight 1.0
     mean, var = np.array([1.0, 2.0]), np.array([3.0, 4.0])
-    new_mean, new_var = exponential_moving_update(
-        mean, var, Moments.from_batch(X, w), 0.5
-    )
+    new_mean, new_var = exponential_moving_update(mean, var, NUMPY.moments(X, w), 0.5)
     batch_mean = np.average(X[:, 0], weights=w)
     batch_var = np.sum(w * (X[:, 0] - batch_mean) ** 2) / (w.sum() - 1)
     assert_allclose(new_mean, [0.5 + 0.5 * batch_mean, 2.0], rtol=1e-14)
@@ -726,7 +719,7 @@ def test_exponential_moving_update_keeps_features_with_weight_at_most_one(rng):
 
 def test_exponential_moving_update_does_not_modify_inputs(rng):
     X = with_nans(rng, make_data(rng, n_samples=20))
-    batch = Moments.from_batch(X)
+    batch = NUMPY.moments(X)
     mean = np.array([np.nan, 1.0, 2.0, 3.0])
     var = np.array([np.nan, 1.0, 0.5, 2.0])
     saved = [a.copy() for a in (mean, var, batch.weight, batch.mean, batch.m2)]
@@ -760,7 +753,7 @@ def test_scale_from_variance_exact_zero_variance_is_one():
 def test_scale_from_variance_constant_feature_is_one(value):
     """scikit-learn #17794: a constant column's computed variance may be tiny, not 0."""
     X = np.full((1000, 1), value)
-    moments = Moments.from_batch(X)
+    moments = NUMPY.moments(X)
     assert_array_equal(
         scale_from_variance(moments.var, moments.observed_mean, 0.0, std=moments.std),
         [1.0],
@@ -779,7 +772,7 @@ def test_numpy_variance_of_14_62_column_is_not_exactly_zero():
 def test_scale_from_variance_tiny_but_real_variance_is_not_constant(rng):
     """scikit-learn #19726: data at 1e-13 scale has a real spread; keep its std."""
     X = 1e-13 * rng.normal(size=(1000, 1))
-    moments = Moments.from_batch(X)
+    moments = NUMPY.moments(X)
     scale = scale_from_variance(
         moments.var, moments.observed_mean, 0.0, std=moments.std
     )
@@ -790,7 +783,7 @@ def test_scale_from_variance_tiny_but_real_variance_is_not_constant(rng):
 def test_scale_from_variance_small_variance_at_large_offset_is_not_constant(rng):
     """1e6 + N(0, 1e-4): relative spread 1e-10 is far above rounding level."""
     X = 1e6 + 1e-4 * rng.normal(size=(1000, 1))
-    moments = Moments.from_batch(X)
+    moments = NUMPY.moments(X)
     scale = scale_from_variance(
         moments.var, moments.observed_mean, 0.0, std=moments.std
     )
@@ -825,7 +818,7 @@ def assert_extrema_equal(extrema, low, high):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_extrema_from_batch_matches_numpy_min_max(rng, dtype):
     X = make_data(rng).astype(dtype)
-    extrema = Extrema.from_batch(X)
+    extrema = NUMPY.extrema(X)
     # float32 extrema are exact in float64: no rounding anywhere.
     assert_extrema_equal(
         extrema,
@@ -838,7 +831,7 @@ def test_extrema_from_batch_matches_numpy_min_max(rng, dtype):
 def test_extrema_from_batch_with_nan_matches_nanmin_nanmax(rng, dtype):
     X = with_nans(rng, make_data(rng), fraction=0.4).astype(dtype)
     assert np.isnan(X).any()
-    extrema = Extrema.from_batch(X)
+    extrema = NUMPY.extrema(X)
     assert_extrema_equal(
         extrema,
         np.nanmin(X, axis=0).astype(np.float64),
@@ -851,7 +844,7 @@ def test_extrema_of_all_nan_feature_is_nan(rng):
     X = make_data(rng, n_samples=10, n_features=3)
     X[:, 0] = np.nan
     X[1:, 2] = np.nan  # a single observed value is both the min and the max
-    extrema = Extrema.from_batch(X)
+    extrema = NUMPY.extrema(X)
     assert_array_equal(extrema.min, [np.nan, X[:, 1].min(), X[0, 2]])
     assert_array_equal(extrema.max, [np.nan, X[:, 1].max(), X[0, 2]])
 
@@ -864,7 +857,7 @@ def test_extrema_zero_weight_rows_are_absent(rng):
     X[absent[:2]] = 1e8
     X[absent[2:]] = -1e8
     X[np.flatnonzero(w > 0)[:3], 1] = np.nan
-    extrema = Extrema.from_batch(X, w)
+    extrema = NUMPY.extrema(X, w)
     kept = np.delete(X, absent, axis=0)
     assert_extrema_equal(extrema, np.nanmin(kept, axis=0), np.nanmax(kept, axis=0))
 
@@ -872,8 +865,8 @@ def test_extrema_zero_weight_rows_are_absent(rng):
 def test_extrema_positive_weights_do_not_matter(rng):
     X = with_nans(rng, make_data(rng))
     w = rng.uniform(1e-3, 1e3, size=X.shape[0])
-    unweighted = Extrema.from_batch(X)
-    assert_extrema_equal(Extrema.from_batch(X, w), unweighted.min, unweighted.max)
+    unweighted = NUMPY.extrema(X)
+    assert_extrema_equal(NUMPY.extrema(X, w), unweighted.min, unweighted.max)
     assert_extrema_equal(unweighted, *reference_extrema(X))
 
 
@@ -881,7 +874,7 @@ def test_extrema_feature_observed_only_in_zero_weight_rows_is_nan(rng):
     X = make_data(rng, n_samples=10, n_features=2)
     w = np.r_[np.zeros(4), np.ones(6)]
     X[4:, 0] = np.nan
-    extrema = Extrema.from_batch(X, w)
+    extrema = NUMPY.extrema(X, w)
     assert_array_equal(extrema.min, [np.nan, X[4:, 1].min()])
     assert_array_equal(extrema.max, [np.nan, X[4:, 1].max()])
 
@@ -910,7 +903,7 @@ def test_extrema_over_several_blocks_is_exact(rng, dtype, weighted):
     if weighted:
         w = rng.uniform(0.5, 2.0, size=n_samples)
         w[rng.random(n_samples) < 0.2] = 0.0
-    extrema = Extrema.from_batch(X, w)
+    extrema = NUMPY.extrema(X, w)
     low, high = reference_extrema(X, w)
     assert np.isnan(low[-1]) and not np.isnan(low[:-1]).any()
     assert_extrema_equal(extrema, low, high)
@@ -929,14 +922,14 @@ def test_extrema_merge_equals_from_batch_of_concatenation(seed):
     low, high = reference_extrema(X)
     for _ in range(10):
         cut = int(rng.integers(1, X.shape[0]))
-        merged = Extrema.from_batch(X[:cut]).merge(Extrema.from_batch(X[cut:]))
+        merged = NUMPY.extrema(X[:cut]).merge(NUMPY.extrema(X[cut:]))
         assert_extrema_equal(merged, low, high)
-        reversed_order = Extrema.from_batch(X[cut:]).merge(Extrema.from_batch(X[:cut]))
+        reversed_order = NUMPY.extrema(X[cut:]).merge(NUMPY.extrema(X[:cut]))
         assert_extrema_equal(reversed_order, low, high)
     cuts = np.sort(rng.choice(np.arange(1, X.shape[0]), size=30, replace=False))
     bounds = np.r_[0, cuts, X.shape[0]]
     parts = [
-        Extrema.from_batch(X[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        NUMPY.extrema(X[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
     ]
     assert_extrema_equal(merge_pairwise(parts), low, high)
     running = parts[0]
@@ -948,17 +941,15 @@ def test_extrema_merge_equals_from_batch_of_concatenation(seed):
 def test_extrema_merge_with_weights_equals_from_batch_of_concatenation(rng):
     X = with_nans(rng, make_data(rng, n_samples=60))
     w = rng.integers(0, 3, size=60).astype(np.float64)
-    merged = Extrema.from_batch(X[:25], w[:25]).merge(
-        Extrema.from_batch(X[25:], w[25:])
-    )
+    merged = NUMPY.extrema(X[:25], w[:25]).merge(NUMPY.extrema(X[25:], w[25:]))
     assert_extrema_equal(merged, *reference_extrema(X, w))
 
 
 def test_extrema_merge_does_not_modify_operands(rng):
     X = with_nans(rng, make_data(rng))
     X[:20, 2] = np.nan
-    a = Extrema.from_batch(X[:20])
-    b = Extrema.from_batch(X[20:])
+    a = NUMPY.extrema(X[:20])
+    b = NUMPY.extrema(X[20:])
     before = [(e.min.copy(), e.max.copy()) for e in (a, b)]
     for e in (a, b):
         e.min.setflags(write=False)
@@ -978,14 +969,14 @@ def test_extrema_from_batch_does_not_modify_read_only_input(rng, dtype):
     X_before, w_before = X.copy(), w.copy()
     X.setflags(write=False)
     w.setflags(write=False)
-    assert_extrema_equal(Extrema.from_batch(X, w), *reference_extrema(X_before, w))
-    assert_extrema_equal(Extrema.from_batch(X), *reference_extrema(X_before))
+    assert_extrema_equal(NUMPY.extrema(X, w), *reference_extrema(X_before, w))
+    assert_extrema_equal(NUMPY.extrema(X), *reference_extrema(X_before))
     assert_array_equal(X, X_before)
     assert_array_equal(w, w_before)
 
 
 def test_extrema_is_frozen(rng):
-    extrema = Extrema.from_batch(make_data(rng))
+    extrema = NUMPY.extrema(make_data(rng))
     with pytest.raises(dataclasses.FrozenInstanceError):
         extrema.min = np.zeros(4)
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -997,7 +988,7 @@ def test_extrema_is_frozen(rng):
 )
 def test_extrema_of_an_empty_batch_observe_nothing(weights):
     X = np.ones((4, 3)) if weights is not None else np.empty((0, 3))
-    empty = Extrema.from_batch(X, weights)
+    empty = NUMPY.extrema(X, weights)
     assert np.isnan(empty.min).all() and np.isnan(empty.max).all()
     # merging an empty batch leaves the other batch's extrema as they were
     other = Extrema(min=np.array([-1.0, 0.0, 2.0]), max=np.array([1.0, 5.0, 2.0]))
@@ -1024,7 +1015,8 @@ def assert_scatter_match(scatter, weight, mean, matrix, rtol=1e-12):
     """Compare to a reference; entries are judged against the largest one,
     since off-diagonal entries near 0 have no relative accuracy to speak of."""
     scale = np.abs(matrix).max()
-    assert isinstance(scatter.weight, float)
+    # A Python number: the number of rows (an int) without weights.
+    assert isinstance(scatter.weight, (int, float))
     assert scatter.mean.dtype == np.float64
     assert scatter.matrix.dtype == np.float64
     assert scatter.matrix.shape == matrix.shape
@@ -1047,9 +1039,7 @@ def correlated_data(rng, n_samples=80, n_features=4, offset=None):
 
 def scatter_splits(X, sample_weight, bounds):
     return [
-        Scatter.from_batch(
-            X[a:b], None if sample_weight is None else sample_weight[a:b]
-        )
+        NUMPY.scatter(X[a:b], None if sample_weight is None else sample_weight[a:b])
         for a, b in zip(bounds[:-1], bounds[1:], strict=True)
     ]
 
@@ -1087,7 +1077,7 @@ def fsum_covariance(Y):
 def test_scatter_from_batch_matches_numpy_mean_and_covariance(rng, dtype, weights):
     X = correlated_data(rng).astype(dtype)
     w = make_weights(rng, weights, X.shape[0])
-    scatter = Scatter.from_batch(X, w)
+    scatter = NUMPY.scatter(X, w)
     # float32 input: float64 statistics of the float32 values.
     X64 = X.astype(np.float64)
     assert_scatter_match(scatter, *reference_scatter(X64, w))
@@ -1108,7 +1098,7 @@ def test_scatter_integer_weights_equal_repeated_rows(rng):
     X = correlated_data(rng, n_samples=40)
     w = rng.integers(0, 4, size=X.shape[0])
     repeated = np.repeat(X, w, axis=0)
-    scatter = Scatter.from_batch(X, w.astype(np.float64))
+    scatter = NUMPY.scatter(X, w.astype(np.float64))
     assert scatter.weight == w.sum()
     assert_allclose(scatter.full_mean, repeated.mean(axis=0), rtol=1e-13)
     assert_allclose(
@@ -1125,7 +1115,7 @@ def test_scatter_zero_weight_rows_count_as_absent(rng):
     absent = rng.random(X.shape[0]) < 0.3
     w[absent] = 0.0
     X[absent] = 1e8
-    scatter = Scatter.from_batch(X, w)
+    scatter = NUMPY.scatter(X, w)
     assert_scatter_match(scatter, *reference_scatter(X[~absent], w[~absent]))
 
 
@@ -1135,7 +1125,7 @@ def test_scatter_about_origin_measures_the_mean_from_it(rng, weights):
     w = make_weights(rng, weights, X.shape[0])
     origin = np.array([1.5, -49.0, 310.0, 0.0])
     weight, mean, matrix = reference_scatter(X, w)
-    scatter = Scatter.from_batch(X, w, origin=origin)
+    scatter = NUMPY.scatter(X, w, origin=origin)
     assert_scatter_match(scatter, weight, mean, matrix)
     assert_array_equal(scatter.origin, origin)
     assert_allclose(scatter.mean, mean - origin, rtol=1e-13)
@@ -1149,7 +1139,7 @@ def test_scatter_about_origin_measures_the_mean_from_it(rng, weights):
 def test_scatter_matrix_is_symmetric_positive_semidefinite(rng):
     # one block: its scatter is symmetrized explicitly
     X = correlated_data(rng, n_samples=200, n_features=6)
-    scatter = Scatter.from_batch(X, rng.uniform(0.0, 2.0, size=200))
+    scatter = NUMPY.scatter(X, rng.uniform(0.0, 2.0, size=200))
     assert_array_equal(scatter.matrix, scatter.matrix.T)
     assert np.linalg.eigvalsh(scatter.matrix).min() > 0
 
@@ -1162,9 +1152,9 @@ def test_scatter_matrix_stays_exactly_symmetric(rng, source):
     rows = scatter_blocking(np.empty((1, n_features)))[0]
     X = correlated_data(rng, n_samples=3 * rows + 11, n_features=n_features)
     if source == "several blocks":
-        scatter = Scatter.from_batch(X)
+        scatter = NUMPY.scatter(X)
     elif source == "merge":
-        scatter = Scatter.from_batch(X[:50]).merge(Scatter.from_batch(X[50:120]))
+        scatter = NUMPY.scatter(X[:50]).merge(NUMPY.scatter(X[50:120]))
     else:
         scatter = merge_pairwise(scatter_splits(X, None, [0, 30, 70, 100, 160]))
     assert_array_equal(scatter.matrix, scatter.matrix.T)
@@ -1182,7 +1172,7 @@ def test_scatter_far_from_zero_keeps_covariance(rng):
     X = offset + rng.normal(size=(n_samples, 3)) @ mixing
     Y = X - offset
     assert_array_equal(Y + offset, X)
-    scatter = Scatter.from_batch(X)
+    scatter = NUMPY.scatter(X)
     ref_mean, ref_cov = fsum_covariance(Y)
     assert_allclose(ref_cov, mixing.T @ mixing, rtol=0.05, atol=0.02)
     assert scatter.weight == n_samples
@@ -1191,7 +1181,7 @@ def test_scatter_far_from_zero_keeps_covariance(rng):
     # The same data streamed in chunks about a common origin.
     origin = reference_point(X[:1000])
     chunks = (
-        Scatter.from_batch(X[start : start + 1000], origin=origin)
+        NUMPY.scatter(X[start : start + 1000], origin=origin)
         for start in range(0, n_samples, 1000)
     )
     streamed = merge_pairwise(chunks)
@@ -1221,7 +1211,7 @@ def test_scatter_about_a_far_origin_keeps_covariance(rng, offset, n_samples, rto
     X = offset + rng.normal(size=(n_samples, 3)) @ mixing
     assert (n_samples > block_rows(X)) == (n_samples == 200_000)
     mean, covariance = fsum_covariance(X - offset)
-    scatter = Scatter.from_batch(X, origin=np.zeros(3))
+    scatter = NUMPY.scatter(X, origin=np.zeros(3))
     assert_array_equal(scatter.origin, np.zeros(3))
     assert scatter.weight == n_samples
     assert_allclose(scatter.mean, offset + mean, rtol=1e-15)
@@ -1247,7 +1237,7 @@ def test_scatter_of_blocks_off_the_origin_keeps_covariance(rng, offset_in_sd):
     assert_array_equal(Y + 3.0, X)
     mean, covariance = fsum_covariance(Y)
     origin = 3.0 + mean - offset_in_sd * np.sqrt(np.diag(covariance))
-    scatter = Scatter.from_batch(X, origin=origin)
+    scatter = NUMPY.scatter(X, origin=origin)
     assert_array_equal(scatter.origin, origin)
     # A mean measured from a far origin keeps the absolute precision of the
     # distance between them, no more.
@@ -1290,7 +1280,7 @@ def test_scatter_over_several_blocks_matches_numpy(rng, n_features, weights):
             # a first block without weight gives no reference point to start from
             w[:rows] = 0.0
             w[2 * rows : 3 * rows] = 0.0
-    scatter = Scatter.from_batch(X, w)
+    scatter = NUMPY.scatter(X, w)
     assert_scatter_match(scatter, *reference_scatter(X, w))
 
 
@@ -1307,24 +1297,24 @@ def test_scatter_from_batch_cuts_rows_into_blocks(rng, monkeypatch):
     several blocks above do exercise the merges. (Threads may take the
     blocks in any order.)"""
     sizes = []
-    cut = skbn._stats._block_scatter
+    cut = skbn._numpy_stats._block_scatter
 
     def recording(X, *args):
         sizes.append(X.shape[0])
         return cut(X, *args)
 
-    monkeypatch.setattr(skbn._stats, "_block_scatter", recording)
+    monkeypatch.setattr(skbn._numpy_stats, "_block_scatter", recording)
     for n_features, rows in [(8, 32768), (600, _MIN_SCATTER_ROWS)]:
         assert rows == scatter_blocking(np.empty((1, n_features)))[0]
         X = correlated_data(rng, n_samples=3 * rows + 5, n_features=n_features)
         sizes.clear()
-        Scatter.from_batch(X)
+        NUMPY.scatter(X)
         assert sorted(sizes) == [5, rows, rows, rows]
         sizes.clear()
-        Scatter.from_batch(X[:rows], origin=X[0])
+        NUMPY.scatter(X[:rows], origin=X[0])
         assert sizes == [rows]
     sizes.clear()
-    Scatter.from_batch(np.empty((0, 3)))
+    NUMPY.scatter(np.empty((0, 3)))
     assert sizes == [0]
 
 
@@ -1333,21 +1323,21 @@ def test_scatter_of_wide_data_over_several_blocks():
     result must not depend on how the rows are cut anyway."""
     rng = np.random.default_rng(3)
     X = correlated_data(rng, n_samples=2 * _MIN_SCATTER_ROWS + 5, n_features=1000)
-    assert_scatter_match(Scatter.from_batch(X), *reference_scatter(X))
+    assert_scatter_match(NUMPY.scatter(X), *reference_scatter(X))
 
 
 def test_scatter_of_single_rows_merged_one_by_one(rng):
     """One row has no spread; merged row by row, as partial_fit does with
     one-row batches, the rows give the covariance of the whole."""
     X = correlated_data(rng, n_samples=30, n_features=3)
-    single = Scatter.from_batch(X[:1])
+    single = NUMPY.scatter(X[:1])
     assert single.weight == 1.0
     assert_allclose(single.full_mean, X[0], rtol=1e-15)
     assert_array_equal(single.matrix, np.zeros((3, 3)))
     origin = X[0]
-    running = Scatter.from_batch(X[:1], origin=origin)
+    running = NUMPY.scatter(X[:1], origin=origin)
     for row in X[1:]:
-        running = running.merge(Scatter.from_batch(row[None, :], origin=origin))
+        running = running.merge(NUMPY.scatter(row[None, :], origin=origin))
     weight, mean, matrix = reference_scatter(X)
     assert_scatter_match(running.about(0.0), weight, mean, matrix)
 
@@ -1370,7 +1360,7 @@ def test_scatter_merge_equals_from_batch_of_concatenation(seed, weights):
     X = correlated_data(rng, n_samples=120, n_features=5)
     w = make_weights(rng, weights, X.shape[0])
     reference = reference_scatter(X, w)
-    whole = Scatter.from_batch(X, w)
+    whole = NUMPY.scatter(X, w)
     for _ in range(10):
         cut = int(rng.integers(1, X.shape[0]))
         left, right = scatter_splits(X, w, [0, cut, X.shape[0]])
@@ -1388,7 +1378,7 @@ def test_scatter_merge_of_batches_far_apart(rng):
     """Two batches whose means differ by far more than their spread."""
     a = correlated_data(rng, n_samples=30, n_features=3, offset=np.zeros(3))
     b = correlated_data(rng, n_samples=50, n_features=3, offset=np.full(3, 1e4))
-    merged = Scatter.from_batch(a).merge(Scatter.from_batch(b))
+    merged = NUMPY.scatter(a).merge(NUMPY.scatter(b))
     assert_scatter_match(merged, *reference_scatter(np.vstack([a, b])))
 
 
@@ -1398,7 +1388,7 @@ def test_scatter_merge_of_batches_far_apart(rng):
 @pytest.mark.parametrize("origin", [None, np.array([1.0, -2.0, 3.0])])
 def test_scatter_of_an_empty_batch_is_zero(weights, origin):
     X = np.empty((0, 3)) if weights is None else np.full((4, 3), 5.0)
-    empty = Scatter.from_batch(X, weights, origin=origin)
+    empty = NUMPY.scatter(X, weights, origin=origin)
     assert empty.weight == 0.0
     assert_array_equal(empty.mean, np.zeros(3))
     assert_array_equal(empty.matrix, np.zeros((3, 3)))
@@ -1407,18 +1397,16 @@ def test_scatter_of_an_empty_batch_is_zero(weights, origin):
 @pytest.mark.parametrize("origin", [None, np.array([1.0, -2.0, 3.0])])
 def test_scatter_merge_with_empty_is_the_identity(rng, origin):
     X = correlated_data(rng, n_samples=25, n_features=3)
-    scatter = Scatter.from_batch(X, origin=origin)
+    scatter = NUMPY.scatter(X, origin=origin)
     for empty in (
-        Scatter.from_batch(np.empty((0, 3)), origin=origin),
-        Scatter.from_batch(X[:5], np.zeros(5), origin=origin),
+        NUMPY.scatter(np.empty((0, 3)), origin=origin),
+        NUMPY.scatter(X[:5], np.zeros(5), origin=origin),
     ):
         for merged in (empty.merge(scatter), scatter.merge(empty)):
             assert merged.weight == scatter.weight
             assert_array_equal(merged.mean, scatter.mean)
             assert_array_equal(merged.matrix, scatter.matrix)
-    both = Scatter.from_batch(np.empty((0, 3))).merge(
-        Scatter.from_batch(np.empty((0, 3)))
-    )
+    both = NUMPY.scatter(np.empty((0, 3))).merge(NUMPY.scatter(np.empty((0, 3))))
     assert both.weight == 0.0
     assert_array_equal(both.mean, np.zeros(3))
     assert_array_equal(both.matrix, np.zeros((3, 3)))
@@ -1426,8 +1414,8 @@ def test_scatter_merge_with_empty_is_the_identity(rng, origin):
 
 def test_scatter_merge_does_not_modify_operands(rng):
     X = correlated_data(rng, n_samples=60)
-    a = Scatter.from_batch(X[:20])
-    b = Scatter.from_batch(X[20:], rng.uniform(0.0, 2.0, size=40))
+    a = NUMPY.scatter(X[:20])
+    b = NUMPY.scatter(X[20:], rng.uniform(0.0, 2.0, size=40))
     before = [
         (s.weight, s.mean.copy(), s.covariance.copy(), s.origin.copy()) for s in (a, b)
     ]
@@ -1456,14 +1444,14 @@ def test_scatter_from_batch_does_not_modify_read_only_input(rng, dtype):
     w.setflags(write=False)
     origin = X_before[0].astype(np.float64)
     reference = reference_scatter(X_before, w_before)
-    assert_scatter_match(Scatter.from_batch(X, w), *reference, rtol=1e-11)
-    Scatter.from_batch(X, origin=origin)
+    assert_scatter_match(NUMPY.scatter(X, w), *reference, rtol=1e-11)
+    NUMPY.scatter(X, origin=origin)
     assert_array_equal(X, X_before)
     assert_array_equal(w, w_before)
 
 
 def test_scatter_is_frozen(rng):
-    scatter = Scatter.from_batch(correlated_data(rng))
+    scatter = NUMPY.scatter(correlated_data(rng))
     fields = [
         ("weight", 1.0),
         ("mean", np.zeros(4)),
@@ -1523,12 +1511,12 @@ def test_scatter_is_exact_on_dyadic_data(weighted):
     assert all(m.denominator & (m.denominator - 1) == 0 for m in mean)
     expected = (float(weight), as_floats(mean), as_floats(matrix))
     halves = (
-        Scatter.from_batch(X[:4], None if w is None else w[:4]),
-        Scatter.from_batch(X[4:], None if w is None else w[4:]),
+        NUMPY.scatter(X[:4], None if w is None else w[:4]),
+        NUMPY.scatter(X[4:], None if w is None else w[4:]),
     )
     if weighted:
         assert halves[0].weight == halves[1].weight
-    for scatter in (Scatter.from_batch(X, w), halves[0].merge(halves[1])):
+    for scatter in (NUMPY.scatter(X, w), halves[0].merge(halves[1])):
         assert scatter.weight == expected[0]
         assert_array_equal(scatter.full_mean, expected[1])
         assert_array_equal(scatter.matrix, expected[2])
@@ -1548,7 +1536,7 @@ def test_scatter_matches_exact_rational_arithmetic(weighted):
     w = w_int.astype(np.float64) if weighted else None
     scale = np.abs(matrix).max()
     for scatter in (
-        Scatter.from_batch(X, w),
+        NUMPY.scatter(X, w),
         sequential_merge(scatter_splits(X, w, [0, 3, 4, 20, 37])),
         merge_pairwise(scatter_splits(X, w, [0, 1, 2, 9, 30, 37])),
     ):
@@ -1589,7 +1577,7 @@ def test_merge_pairwise_of_moments_from_a_generator(rng):
     X = with_nans(rng, make_data(rng, n_samples=300))
     bounds = random_bounds(rng, X.shape[0], 12)
     merged = merge_pairwise(
-        Moments.from_batch(X[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        NUMPY.moments(X[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
     )
     assert_moments_match(merged, *reference_moments(X))
 
@@ -1669,20 +1657,20 @@ def test_feature_missing_from_the_first_batch_streams_about_its_own_data(rng, st
     that does; later chunks of 1e9 + N(0, 1) are measured from it."""
     X = np.c_[1e9 + rng.normal(size=100_000), 5.0 + rng.normal(size=100_000)]
     if start == "all NaN":
-        first = Moments.from_batch(np.array([[np.nan, 5.5], [np.nan, 4.5]]))
+        first = NUMPY.moments(np.array([[np.nan, 5.5], [np.nan, 4.5]]))
         head = np.array([5.5, 4.5])
     else:
         block = np.c_[np.full(1000, -1e15), 5.0 + rng.normal(size=1000)]
         w = np.ones(1000)
         w[:500] = 0.0
         block[500:, 0] = np.nan
-        first = Moments.from_batch(block, w)
+        first = NUMPY.moments(block, w)
         head = block[500:, 1]
     assert first.weight[0] == 0
     state = first
     for start_row in range(0, X.shape[0], 1000):
         chunk = X[start_row : start_row + 1000]
-        state = state.merge(Moments.from_batch(chunk, origin=state.anchor))
+        state = state.merge(NUMPY.moments(chunk, origin=state.anchor))
     var = fsum_weighted_var(X[:, 0], np.ones(X.shape[0]))
     assert state.weight[0] == X.shape[0]
     assert abs(state.var[0] - var) < 1e-12 * var
@@ -1702,7 +1690,7 @@ def test_feature_missing_from_the_first_block_is_measured_from_its_data(rng, wei
     X = np.c_[1e9 + rng.normal(size=n_samples), rng.normal(size=n_samples)]
     X[:rows, 0] = np.nan
     w = rng.uniform(0.5, 2.0, size=n_samples) if weighted else None
-    moments = Moments.from_batch(X, w)
+    moments = NUMPY.moments(X, w)
     seen = ~np.isnan(X[:, 0])
     wr = np.ones(n_samples) if w is None else w
     var = fsum_weighted_var(X[seen, 0], wr[seen])
@@ -1715,7 +1703,7 @@ def test_moments_of_chunks_with_origins_of_their_own_merge_exactly(rng):
     align the origins without losing the digits of the means."""
     X = 1e9 + rng.normal(size=(100_000, 2))
     _, var = fsum_mean_var(X)
-    parts = [Moments.from_batch(X[a : a + 1000]) for a in range(0, X.shape[0], 1000)]
+    parts = [NUMPY.moments(X[a : a + 1000]) for a in range(0, X.shape[0], 1000)]
     assert len({float(part.origin[0]) for part in parts}) > 1
     merged = merge_pairwise(parts)
     assert_allclose(merged.var, var, rtol=1e-12)
@@ -1735,7 +1723,7 @@ def test_scatter_of_chunks_with_origins_of_their_own_merge_exactly(rng):
     assert_array_equal(Y + offset, X)
     ref_mean, ref_cov = fsum_covariance(Y)
     assert_allclose(np.cov(Y.T, ddof=0), ref_cov, rtol=1e-12, atol=1e-12)
-    parts = [Scatter.from_batch(X[a : a + 1000]) for a in range(0, X.shape[0], 1000)]
+    parts = [NUMPY.scatter(X[a : a + 1000]) for a in range(0, X.shape[0], 1000)]
     assert len({float(part.origin[0]) for part in parts}) > 1
     for merged in (merge_pairwise(parts), sequential_merge(parts)):
         assert merged.weight == X.shape[0]
@@ -1779,16 +1767,16 @@ def test_moments_at_extreme_magnitudes_keep_std_and_mean(column, weights, how):
     X = np.c_[x, rng.normal(size=n_samples)]
     w = None if weights is None else np.full(n_samples, weights)
     if how == "one batch":
-        moments = Moments.from_batch(X, w)
+        moments = NUMPY.moments(X, w)
     else:
         bounds = np.linspace(0, n_samples, 11).astype(int)
         moments = None
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
             part_w = None if w is None else w[a:b]
             if moments is None:
-                moments = Moments.from_batch(X[a:b], part_w)
+                moments = NUMPY.moments(X[a:b], part_w)
             else:
-                part = Moments.from_batch(X[a:b], part_w, origin=moments.anchor)
+                part = NUMPY.moments(X[a:b], part_w, origin=moments.anchor)
                 moments = moments.merge(part)
     mean, std = scaled_reference(x)
     assert_allclose(moments.weight[0], n_samples * (weights or 1.0), rtol=1e-14)
@@ -1807,7 +1795,7 @@ def test_scatter_with_huge_weights_equals_the_unweighted_covariance(rng, scale):
     reference = np.cov(X.T, ddof=0)
     scale_cov = np.abs(reference).max()
     for scatter in (
-        Scatter.from_batch(X, w),
+        NUMPY.scatter(X, w),
         merge_pairwise(scatter_splits(X, w, [0, 100, 250, 500])),
     ):
         assert_allclose(scatter.weight, 500 * 1e300, rtol=1e-14)

@@ -1,0 +1,202 @@
+"""The backend seam: what skbn does with an X depends on its kind, decided here.
+
+Every public method of an skbn estimator asks :func:`backend_for` once which
+backend handles its X, and from then on speaks to that backend only. A
+backend validates X and its weights, computes the statistics of a batch
+(:mod:`skbn._stats`: moments, extrema, scatter), applies the fitted maps and
+publishes the fitted attributes as arrays of its kind. There are three:
+
+* :class:`NumpyBackend` (here): numpy arrays, lists, DataFrames and
+  scipy.sparse, with the blocked, threaded kernels of :mod:`skbn._numpy_stats`
+  and :mod:`skbn._affine`;
+* :class:`skbn._array_api.ArrayAPIBackend`: arrays of other array-API
+  namespaces (torch, CuPy, ...) with scikit-learn's dispatch on, computed on
+  their device;
+* :class:`skbn._dask.DaskBackend`: Dask arrays, numpy's kernels run chunk by
+  chunk on the workers.
+
+Whatever the backend, the statistics it returns are float64 numpy values on
+the host, so that merging them and deriving maps from them (the statistics,
+:mod:`skbn._whitening`, :mod:`skbn._numerics`) knows no backend.
+"""
+
+import numpy as np
+from scipy import sparse
+from sklearn import get_config
+
+from . import _affine, _numpy_stats
+from ._validation import (
+    check_weights,
+    refuse_non_finite,
+    validate_batch,
+    validate_inverse_input,
+)
+
+
+class NumpyBackend:
+    """numpy arrays, and everything numpy reads: lists, DataFrames, sparse.
+
+    Every backend has these methods; :class:`skbn._array_api.ArrayAPIBackend`
+    and :class:`skbn._dask.DaskBackend` implement them for their arrays.
+    """
+
+    #: Where the fitted arrays are: None for host memory, else
+    #: ``(namespace name, device)``.
+    where = None
+
+    def validate(self, estimator, X, **options):
+        """X as a 2-D float array (see skbn._validation.validate_batch)."""
+        return validate_batch(estimator, X, **options)
+
+    def validate_inverse(self, estimator, X, **options):
+        """The input of an inverse map (see skbn._validation)."""
+        return validate_inverse_input(estimator, X, **options)
+
+    def weights(self, sample_weight, X):
+        """Validated frequency weights for the rows of X, or None."""
+        return check_weights(sample_weight, X.shape[0])
+
+    def total(self, weights):
+        """The sum of the weights, as a Python float."""
+        return float(weights.sum())
+
+    def count_positive(self, weights):
+        """How many weights are positive."""
+        return int(np.count_nonzero(weights > 0))
+
+    def moments(self, X, sample_weight=None, origin=None):
+        """:class:`skbn._stats.Moments` of X, measured from ``origin``
+        (None, or NaN entries: from a point near the data)."""
+        return _numpy_stats.moments(X, sample_weight, origin)
+
+    def extrema(self, X, sample_weight=None):
+        """:class:`skbn._stats.Extrema` of X."""
+        return _numpy_stats.extrema(X, sample_weight)
+
+    def scatter(self, X, sample_weight=None, origin=None):
+        """:class:`skbn._stats.Scatter` of X, measured from ``origin``."""
+        return _numpy_stats.scatter(X, sample_weight, origin)
+
+    def refuse_non_finite(self, estimator, X):
+        """Raise the error for what made a statistic of X non-finite."""
+        refuse_non_finite(estimator, X)
+
+    def output(self, X, validated, *, copy, n_columns=None):
+        """The array a map of ``validated`` (read from X) writes into.
+
+        For a diagonal map, ``validated`` itself (in place), unless it is the
+        caller's X and ``copy`` is true: then a new array of its layout, so
+        that X is read once instead of copied first. A linear map onto
+        ``n_columns`` writes into X itself only in place (``copy=False``),
+        else into a new C-ordered array.
+        """
+        if sparse.issparse(validated):
+            return validated
+        if n_columns is not None:
+            if not copy and validated is X and X.shape[1] == n_columns:
+                return X
+            return np.empty((validated.shape[0], n_columns), dtype=validated.dtype)
+        return np.empty_like(validated) if copy and validated is X else validated
+
+    def affine(self, X, *, shift, factor, offset, out, inverse=False, **options):
+        """``(X - shift) * factor + offset`` into ``out`` (or its inverse)."""
+        shift, factor, offset = map(self.parameter, (shift, factor, offset))
+        if inverse:
+            return _affine.affine_inverse(
+                X, shift=shift, factor=factor, offset=offset, out=out
+            )
+        return _affine.affine_forward(
+            X, shift=shift, factor=factor, offset=offset, out=out, **options
+        )
+
+    def linear(self, X, *, before, matrix, after, out):
+        """``(X - before) @ matrix + after`` into ``out``."""
+        before, matrix, after = map(self.parameter, (before, matrix, after))
+        return _affine.linear(X, before=before, matrix=matrix, after=after, out=out)
+
+    def clip(self, X, low, high):
+        """X clipped to ``[low, high]``, in place."""
+        return np.clip(X, low, high, out=X)
+
+    def largest_absolute(self, z):
+        """``max_j abs(z_j)`` of each row over its observed values (0 for
+        none), as float64; ``z`` is overwritten."""
+        np.abs(z, out=z)
+        return np.fmax.reduce(z, axis=1, initial=0.0, dtype=np.float64)
+
+    def labels(self, decision):
+        """-1 where ``decision`` is negative, +1 elsewhere."""
+        return np.where(decision < 0, -1, 1)
+
+    def publish(self, value):
+        """A fitted host value as this backend keeps it: as it is."""
+        return value
+
+    def parameter(self, value):
+        """A fitted value as this backend computes with it: a numpy array.
+
+        (An estimator fitted on another namespace and used without
+        scikit-learn's dispatch reads its arrays back to the host.)
+        """
+        if value is None or isinstance(value, (np.ndarray, float, int)):
+            return value
+        from ._array_api import to_numpy
+
+        return to_numpy(value)
+
+    def rows(self, estimator, method, X, *, n_inputs, n_outputs, **kwargs):
+        """``method(self, X, **kwargs)``: a map of X's rows, run here.
+
+        (The Dask backend runs it lazily, chunk by chunk; ``n_inputs`` and
+        ``n_outputs`` are the widths of its input and output for it.)
+        """
+        return method(estimator, self, X, **kwargs)
+
+
+NUMPY = NumpyBackend()
+
+
+def backend_for(X, fitted=None, call=None):
+    """The backend for X, in one public call (named ``call``).
+
+    ``fitted``: the estimator, where it was fitted before and X must be
+    where its fitted arrays are. With scikit-learn's array API dispatch on,
+    X of another namespace or device than the fit's is refused, as
+    scikit-learn refuses it (``fit`` starts afresh and passes no ``fitted``).
+    """
+    if type(X) is np.ndarray:  # the common case, on every call: at once
+        backend = NUMPY
+    else:
+        from ._dask import DASK, is_dask_array
+
+        if is_dask_array(X):
+            return DASK
+        from ._array_api import namespace_backend
+
+        backend = namespace_backend(X) or NUMPY
+    if fitted is not None:
+        held = getattr(fitted, "_fitted_on", None)
+        if held != backend.where and get_config()["array_api_dispatch"]:
+            raise ValueError(
+                f"{type(fitted).__name__}.{call}() must use the same namespace "
+                f"and device as the fit: it was fitted on {_name(held)} arrays, "
+                f"and X is {_name(backend.where)}. Move X, or use "
+                "skbn.estimator_to_numpy(estimator) for numpy arrays."
+            )
+    return backend
+
+
+def _name(where):
+    return "numpy" if where is None else f"{where[0]} (device {where[1]})"
+
+
+def backend_of(fitted):
+    """The backend whose arrays a fitted array is: what publishes values
+    derived later beside it."""
+    if isinstance(fitted, np.ndarray):
+        return NUMPY
+    from array_api_compat import array_namespace
+
+    from ._array_api import ArrayAPIBackend, device_of
+
+    return ArrayAPIBackend(array_namespace(fitted), device_of(fitted))

@@ -1,0 +1,273 @@
+"""The estimator skeleton: what every skbn estimator does the same way.
+
+An skbn estimator is its statistic, its derivation and its docstrings. This
+base owns the rest:
+
+* ``fit`` forgets the statistic, then merges X into it (as one batch, or as
+  the batches ``_fit_batches`` cuts); ``partial_fit`` merges one batch. Both
+  are all-or-nothing: a call that raises leaves every attribute as it was.
+* The backend (:mod:`skbn._backend`), chosen once per public call, validates
+  X and its weights, computes the statistic of a batch and applies the maps.
+* The derived attributes are published as arrays of the fit's backend, and
+  only fitting methods write to the estimator: transforms read it.
+* :class:`BatchTransformer` transforms: validate, apply the fitted map, into
+  the output the backend picks.
+
+A subclass supplies:
+
+``_check_params()``
+    The parameters, checked (in fit, not in ``__init__``, as scikit-learn
+    does); what it returns is handed to the two methods below.
+``_accumulate(backend, X, sample_weight, state, params)``
+    The statistic with the batch merged in (``state`` is None for a first
+    batch): an immutable value of :mod:`skbn._stats`, whose class is the
+    class attribute ``_statistic``.
+``_derive(state, params)``
+    The fitted attributes, as a dict of host values. A transformer's include
+    its map, ``_shift``, ``_factor`` and ``_offset`` of
+    ``(x - shift) * factor + offset`` (None: no such step), unless it
+    overrides ``_forward`` and ``_backward``.
+
+and where needed ``_fit_options(weighted)`` (how a fitting batch is
+validated) and ``_fit_batches(n_samples, params)``.
+"""
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ._backend import backend_for
+from ._callbacks import CallbackSupportMixin, batch_task, fit_task, n_rows
+from ._validation import check_fitted, kept_dtypes, rollback_on_error
+
+
+class BatchEstimator(CallbackSupportMixin, BaseEstimator):
+    """A statistic merged batch by batch, and what is derived from it."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = True  # every backend of skbn._backend
+        tags.input_tags.allow_nan = self._fit_options(False).get("allow_nan", True)
+        return tags
+
+    def _fit_options(self, weighted):
+        """How a fitting batch is validated (``validate_batch``'s options).
+
+        By default NaN is allowed, and the statistic's own pass over X finds
+        infinity unless weights (a row of weight 0) could hide it.
+        """
+        return {"finite_checked_by_caller": not weighted}
+
+    def _fit_batches(self, n_samples, params):
+        """The row slices ``fit`` merges one after the other: all rows."""
+        return [slice(0, n_samples)]
+
+    def _n_subtasks(self, X):
+        """How many batches ``fit`` reports to callbacks: 0 for one batch."""
+        n_batches = len(self._fit_batches(n_rows(X), self._check_params()))
+        return n_batches if n_batches > 1 else 0
+
+    @fit_task(subtasks=lambda self, X: self._n_subtasks(X))
+    def fit(self, X, y=None, sample_weight=None):
+        """Fit on X, forgetting any earlier fit.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The data (sparse CSR/CSC where the estimator says so).
+
+        y : None
+            Ignored.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights of the samples.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        params = self._check_params()
+        backend = backend_for(X)
+        with rollback_on_error(self):
+            vars(self).pop("_statistics", None)
+            X, sample_weight = self._validated(backend, X, sample_weight, reset=True)
+            batches = self._fit_batches(X.shape[0], params)
+            for rows in batches:
+                batch = X if len(batches) == 1 else X[rows, ...]
+                weight = None if sample_weight is None else sample_weight[rows]
+                with batch_task(self, batch, weight):
+                    self._merge(backend, batch, weight, params)
+        return self
+
+    @fit_task()
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Merge one batch of samples into the fit.
+
+        The first call starts it; later calls merge each batch in.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A batch of data (sparse CSR/CSC where the estimator says so).
+
+        y : None
+            Ignored.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights of the samples.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._partial_fit(X, sample_weight)
+        return self
+
+    def _partial_fit(self, X, sample_weight, copy=None):
+        """Merge one batch; return the backend, the validated batch and the
+        new statistic. ``copy``: as for a transform of the batch."""
+        params = self._check_params()
+        started = "_statistics" in vars(self)
+        backend = backend_for(X, self if started else None, "partial_fit")
+        with rollback_on_error(self):
+            X, weight = self._validated(
+                backend, X, sample_weight, reset=not started, copy=copy
+            )
+            state = self._merge(backend, X, weight, params)
+        return backend, X, state
+
+    def _validated(self, backend, X, sample_weight, *, reset, copy=None):
+        options = self._fit_options(sample_weight is not None)
+        X = backend.validate(self, X, reset=reset, copy=copy, **options)
+        return X, backend.weights(sample_weight, X)
+
+    def _merge(self, backend, X, sample_weight, params):
+        """Merge a validated batch into the statistic, derive, publish."""
+        previous = vars(self).get("_statistics")
+        if previous is not None:
+            previous = self._statistic.from_dict(previous)
+        state = self._accumulate(backend, X, sample_weight, previous, params)
+        # A plain dict: persisting the estimator (skops) then asks to trust
+        # nothing but its class.
+        self._statistics = state.as_dict()
+        for name, value in self._derive(state, params).items():
+            setattr(self, name, backend.publish(value))
+        self._fitted_on = backend.where
+        return state
+
+    def _rows(self, call, method, X, n_outputs, n_inputs=None, **kwargs):
+        """``method(self, backend, X, **kwargs)``, a map of X's rows in the
+        public method ``call``, by X's backend (lazily, for Dask)."""
+        check_fitted(self)
+        return backend_for(X, self, call).rows(
+            self,
+            method,
+            X,
+            n_inputs=self.n_features_in_ if n_inputs is None else n_inputs,
+            n_outputs=n_outputs,
+            **kwargs,
+        )
+
+
+class BatchTransformer(TransformerMixin, BatchEstimator):
+    """A BatchEstimator that transforms X by its fitted map, both ways."""
+
+    #: How X is validated for a transform, besides the defaults.
+    _transform_options = {}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = [
+            np.dtype(dtype).name for dtype in kept_dtypes(self)
+        ]
+        return tags
+
+    def transform(self, X, copy=None):
+        """Transform X by the fitted map.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The data to transform.
+
+        copy : bool, default=None
+            Copy X (the default ``None`` follows the ``copy`` parameter).
+
+        Returns
+        -------
+        X_tr : {ndarray, sparse matrix} of shape (n_samples, n_features_out)
+            Transformed data.
+        """
+        check_fitted(self)
+        return self._rows(
+            "transform",
+            type(self)._forward,
+            X,
+            self._n_outputs,
+            copy=self.copy if copy is None else copy,
+        )
+
+    def inverse_transform(self, X, copy=None):
+        """Map transformed data back to the original space.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features_out)
+            Transformed data.
+
+        copy : bool, default=None
+            Copy X (the default ``None`` follows the ``copy`` parameter).
+
+        Returns
+        -------
+        X_original : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            Data in the original space.
+        """
+        check_fitted(self)
+        return self._rows(
+            "inverse_transform",
+            type(self)._backward,
+            X,
+            self.n_features_in_,
+            n_inputs=self._n_outputs,
+            copy=self.copy if copy is None else copy,
+        )
+
+    @property
+    def _n_outputs(self):
+        return self.n_features_in_
+
+    def _forward(self, backend, X, copy):
+        # Copying, the map's own pass looks for infinity (see
+        # skbn._affine.affine_forward); in place, validation must, before X
+        # is touched.
+        X_valid = backend.validate(
+            self,
+            X,
+            reset=False,
+            copy=copy,
+            finite_checked_by_caller=copy,
+            **self._transform_options,
+        )
+        return backend.affine(
+            X_valid,
+            shift=self._shift,
+            factor=self._factor,
+            offset=self._offset,
+            out=backend.output(X, X_valid, copy=copy),
+            refuse_infinity=copy,
+        )
+
+    def _backward(self, backend, X, copy):
+        X_valid = backend.validate_inverse(
+            self, X, copy=copy, **self._transform_options
+        )
+        return backend.affine(
+            X_valid,
+            shift=self._shift,
+            factor=self._factor,
+            offset=self._offset,
+            out=backend.output(X, X_valid, copy=copy),
+            inverse=True,
+        )
