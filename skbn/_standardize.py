@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import OneToOneFeatureMixin
 
 from ._base import BatchTransformer
@@ -15,7 +14,6 @@ from ._validation import (
     check_int,
     check_per_feature,
     check_real,
-    reject_sparse_centering,
 )
 
 
@@ -303,7 +301,18 @@ class BatchStandardizer(OneToOneFeatureMixin, BatchTransformer):
 
     @property
     def _transform_options(self):
-        return {"accept_sparse": not self.with_mean}
+        return {"accept_sparse": self._sparse_accepted()}
+
+    def _sparse_accepted(self):
+        """True, or why a sparse X cannot be standardized."""
+        if self.with_mean:
+            return (
+                "cannot center sparse matrices (the result would be dense): pass "
+                "with_mean=False"
+            )
+        if np.any(np.asarray(self.beta) != 0):
+            return "needs beta=0 for sparse input, which is only scaled"
+        return True
 
     def _check_params(self):
         if self.momentum is not None:
@@ -325,7 +334,10 @@ class BatchStandardizer(OneToOneFeatureMixin, BatchTransformer):
         )
 
     def _fit_options(self, weighted):
-        return {**super()._fit_options(weighted), "accept_sparse": True}
+        return {
+            **super()._fit_options(weighted),
+            "accept_sparse": self._sparse_accepted(),
+        }
 
     def _fit_batches(self, n_samples, params):
         if self.batch_size is None or self.batch_size >= n_samples:
@@ -338,11 +350,7 @@ class BatchStandardizer(OneToOneFeatureMixin, BatchTransformer):
         ]
 
     def _accumulate(self, backend, X, sample_weight, state, params):
-        if self.with_mean:
-            reject_sparse_centering(X, type(self).__name__)
-        gamma, beta = _per_feature(params, X.shape[1])
-        if sparse.issparse(X) and np.any(beta != 0):
-            raise ValueError("beta must be 0 for sparse input, which is only scaled.")
+        _per_feature(params, X.shape[1])
         return update_running_moments(backend, X, sample_weight, state, params.momentum)
 
     def _derive(self, state, params):

@@ -208,7 +208,8 @@ def validate_batch(
 
     Returns a 2-D float64 or float32 array (int and bool become float64) that
     contains no infinity, and no NaN unless ``allow_nan``. CSR/CSC matrices
-    pass when ``accept_sparse`` is true.
+    pass when ``accept_sparse`` is True; a string there says why they
+    cannot, in the error.
 
     ``copy=None``: the result is only read. ``copy=True`` or ``False``: it is
     to be transformed, into the array the backend's ``output`` picks; with
@@ -224,7 +225,7 @@ def validate_batch(
     ``finite_checked_by_caller``: a plain float array skips the finiteness
     pass, because the caller's own pass over X (the statistics of a fit)
     refuses what is not allowed as scikit-learn would; see
-    :func:`skbn._stats.refuse_infinity` and :func:`refuse_non_finite`.
+    :func:`skbn._numpy_stats.refuse_infinity` and :func:`refuse_non_finite`.
     """
     n_features = None if reset else getattr(estimator, "n_features_in_", None)
     if not hasattr(estimator, "feature_names_in_") and _passes_unchanged(
@@ -239,8 +240,8 @@ def validate_batch(
         if reset:
             estimator.n_features_in_ = X.shape[1]
         return X
-    if not accept_sparse:
-        _reject_sparse(X, estimator)
+    if accept_sparse is not True:
+        _reject_sparse(X, estimator, accept_sparse)
     readable, problem = _read_numbers(X)
     # scikit-learn's own check reads X once for both NaN and infinity, and
     # its message for NaN names the estimator and suggests an imputer.
@@ -251,7 +252,7 @@ def validate_batch(
             readable,
             reset=reset,
             dtype=_accepted_dtypes(X, estimator),
-            accept_sparse=("csr", "csc") if accept_sparse else False,
+            accept_sparse=("csr", "csc") if accept_sparse is True else False,
             ensure_all_finite="allow-nan" if allow_nan else True,
             copy=bool(copy) and readable is X,
             force_writeable=copy is True,
@@ -306,15 +307,15 @@ def validate_inverse_input(
         estimator, X, expected, copy=copy, allow_nan=allow_nan, input_name=""
     ):
         return X
-    if not accept_sparse:
-        _reject_sparse(X, estimator)
+    if accept_sparse is not True:
+        _reject_sparse(X, estimator, accept_sparse)
     readable, problem = _read_numbers(X)
     validated = _refuse_unless_numbers(
         problem,
         lambda: check_array(
             readable,
             dtype=_accepted_dtypes(X, estimator),
-            accept_sparse=("csr", "csc") if accept_sparse else False,
+            accept_sparse=("csr", "csc") if accept_sparse is True else False,
             ensure_all_finite="allow-nan" if allow_nan else True,
             estimator=estimator,
             copy=bool(copy) and readable is X,
@@ -550,20 +551,12 @@ class SparseInputError(TypeError, ValueError):
     """
 
 
-def _reject_sparse(X, estimator):
+def _reject_sparse(X, estimator, why=False):
     if sparse.issparse(X):
         raise SparseInputError(
-            f"{type(estimator).__name__} does not accept sparse matrices here; "
-            "convert X to a dense array (X.toarray())."
-        )
-
-
-def reject_sparse_centering(X, name):
-    """Centering a sparse matrix would make it dense: refuse it clearly."""
-    if sparse.issparse(X):
-        raise SparseInputError(
-            f"{name} cannot center sparse matrices (the result would be dense): "
-            "pass with_mean=False, or convert X to a dense array."
+            f"{type(estimator).__name__} "
+            + (why or "does not accept sparse matrices here")
+            + "; convert X to a dense array (X.toarray())."
         )
 
 
