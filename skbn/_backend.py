@@ -25,12 +25,7 @@ from scipy import sparse
 from sklearn import get_config
 
 from . import _affine, _numpy_stats
-from ._validation import (
-    check_weights,
-    refuse_non_finite,
-    validate_batch,
-    validate_inverse_input,
-)
+from ._validation import check_weights, refuse_non_finite, validate_batch
 
 
 class NumpyBackend:
@@ -48,9 +43,11 @@ class NumpyBackend:
         """X as a 2-D float array (see skbn._validation.validate_batch)."""
         return validate_batch(estimator, X, **options)
 
-    def validate_inverse(self, estimator, X, **options):
-        """The input of an inverse map (see skbn._validation)."""
-        return validate_inverse_input(estimator, X, **options)
+    def validate_inverse(self, estimator, X, *, n_features=None, **options):
+        """The input of an inverse map, of ``n_features`` columns (by
+        default the estimator's input width)."""
+        width = estimator.n_features_in_ if n_features is None else n_features
+        return validate_batch(estimator, X, reset=False, inverse_of=width, **options)
 
     def weights(self, sample_weight, X):
         """Validated frequency weights for the rows of X, or None."""

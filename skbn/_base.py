@@ -97,7 +97,12 @@ class BatchEstimator(CallbackSupportMixin, BaseEstimator):
                 weight = None if sample_weight is None else sample_weight[rows]
                 with batch_task(self, batch, weight):
                     self._merge(backend, batch, weight, params)
+            self._finish_fit()
         return self
+
+    def _finish_fit(self):
+        """What ``fit`` does once every batch is merged: nothing here (the
+        whitener derives its map, which ``partial_fit`` leaves to first use)."""
 
     @fit_task()
     def partial_fit(self, X, y=None, sample_weight=None):

@@ -203,6 +203,7 @@ def validate_batch(
     allow_nan=True,
     copy=None,
     finite_checked_by_caller=False,
+    inverse_of=None,
 ):
     """Validate a batch of X for fitting or transforming.
 
@@ -226,15 +227,24 @@ def validate_batch(
     pass, because the caller's own pass over X (the statistics of a fit)
     refuses what is not allowed as scikit-learn would; see
     :func:`skbn._numpy_stats.refuse_infinity` and :func:`refuse_non_finite`.
+
+    ``inverse_of``: X is the input of ``inverse_transform``, transformed data
+    of that many columns; it carries the output feature names, not the
+    input ones, so only the number of columns is checked.
     """
-    n_features = None if reset else getattr(estimator, "n_features_in_", None)
-    if not hasattr(estimator, "feature_names_in_") and _passes_unchanged(
+    inverse = inverse_of is not None
+    if inverse:
+        n_features = inverse_of
+    else:
+        n_features = None if reset else getattr(estimator, "n_features_in_", None)
+    if (inverse or not hasattr(estimator, "feature_names_in_")) and _passes_unchanged(
         estimator,
         X,
         n_features,
         copy=copy,
         allow_nan=allow_nan,
-        input_name="X",
+        # check_array's messages say "Input", not "Input X".
+        input_name="" if inverse else "X",
         check_finite=not finite_checked_by_caller,
     ):
         if reset:
@@ -245,19 +255,28 @@ def validate_batch(
     readable, problem = _read_numbers(X)
     # scikit-learn's own check reads X once for both NaN and infinity, and
     # its message for NaN names the estimator and suggests an imputer.
-    validated = _refuse_unless_numbers(
-        problem,
-        lambda: validate_data(
-            estimator,
-            readable,
-            reset=reset,
-            dtype=_accepted_dtypes(X, estimator),
-            accept_sparse=("csr", "csc") if accept_sparse is True else False,
-            ensure_all_finite="allow-nan" if allow_nan else True,
-            copy=bool(copy) and readable is X,
-            force_writeable=copy is True,
-        ),
-    )
+    options = {
+        "dtype": _accepted_dtypes(X, estimator),
+        "accept_sparse": ("csr", "csc") if accept_sparse is True else False,
+        "ensure_all_finite": "allow-nan" if allow_nan else True,
+        "copy": bool(copy) and readable is X,
+        "force_writeable": copy is True,
+    }
+    if inverse:
+        validated = _refuse_unless_numbers(
+            problem, lambda: check_array(readable, estimator=estimator, **options)
+        )
+        if validated.shape[1] != inverse_of:
+            raise ValueError(
+                f"X has {validated.shape[1]} features, but "
+                f"{type(estimator).__name__} is expecting {inverse_of} features "
+                "as input."
+            )
+    else:
+        validated = _refuse_unless_numbers(
+            problem,
+            lambda: validate_data(estimator, readable, reset=reset, **options),
+        )
     return _writeable(X, validated) if copy is False else validated
 
 
@@ -289,45 +308,6 @@ def squares_overflow():
         "X has values too large for their squares to be summed in float64 "
         "(about 1e150 or more); rescale X first."
     )
-
-
-def validate_inverse_input(
-    estimator, X, *, copy, accept_sparse=False, n_features=None, allow_nan=True
-):
-    """Validate the input of ``inverse_transform``; ``copy`` as in validate_batch.
-
-    Transformed data carries the output feature names, not the input ones, so
-    only the number of features is checked: ``n_features``, by default the
-    number of input features.
-    """
-    expected = estimator.n_features_in_ if n_features is None else n_features
-    # The input_name of check_array below: its messages say "Input", not
-    # "Input X".
-    if _passes_unchanged(
-        estimator, X, expected, copy=copy, allow_nan=allow_nan, input_name=""
-    ):
-        return X
-    if accept_sparse is not True:
-        _reject_sparse(X, estimator, accept_sparse)
-    readable, problem = _read_numbers(X)
-    validated = _refuse_unless_numbers(
-        problem,
-        lambda: check_array(
-            readable,
-            dtype=_accepted_dtypes(X, estimator),
-            accept_sparse=("csr", "csc") if accept_sparse is True else False,
-            ensure_all_finite="allow-nan" if allow_nan else True,
-            estimator=estimator,
-            copy=bool(copy) and readable is X,
-            force_writeable=copy is True,
-        ),
-    )
-    if validated.shape[1] != expected:
-        raise ValueError(
-            f"X has {validated.shape[1]} features, but {type(estimator).__name__} "
-            f"is expecting {expected} features as input."
-        )
-    return _writeable(X, validated) if copy is False else validated
 
 
 def check_fitted(estimator):

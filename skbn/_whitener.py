@@ -9,7 +9,7 @@ from ._backend import backend_of
 from ._base import BatchTransformer
 from ._numerics import check_spread_in_range
 from ._stats import Scatter
-from ._validation import check_bool, check_int, check_real, rollback_on_error
+from ._validation import check_bool, check_int, check_real
 from ._whitening import METHODS, whitening
 
 # The attributes derived from the statistics, lazily after partial_fit.
@@ -236,63 +236,9 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
         self.eps = eps
         self.copy = copy
 
-    def fit(self, X, y=None, sample_weight=None):
-        """Compute the mean, covariance and whitening map of X.
-
-        Earlier statistics are forgotten.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The data, at least 2 samples, without missing values.
-
-        y : None
-            Ignored.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Frequency weights of the samples.
-
-        Returns
-        -------
-        self : object
-            Fitted whitener.
-        """
-        with rollback_on_error(self):
-            super().fit(X, y, sample_weight)
-            # Derived now: fit raises or warns, not a later transform.
-            vars(self).update(self._maps())
-        return self
-
-    def partial_fit(self, X, y=None, sample_weight=None):
-        """Merge a batch into the mean and covariance.
-
-        The whitening map is derived from them when it is next needed (by
-        :meth:`transform`, or by reading an attribute such as
-        ``whitening_matrix_``), so that batches with fewer rows than
-        features can be streamed, and a warning about null directions
-        comes once, not with every batch.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            A batch of data without missing values. The first batch needs
-            at least 2 samples.
-
-        y : None
-            Ignored.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Frequency weights of the samples.
-
-        Returns
-        -------
-        self : object
-            Fitted whitener.
-        """
-        super().partial_fit(X, y, sample_weight)
-        for name in _DERIVED:  # the map of the earlier state, if fit derived it
-            vars(self).pop(name, None)
-        return self
+    def _finish_fit(self):
+        # Derived now: fit raises or warns, not a later transform.
+        vars(self).update(self._maps())
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns.
@@ -397,6 +343,8 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
         return batch if state is None else state.merge(batch)
 
     def _derive(self, scatter, method):
+        for name in _DERIVED:  # the map of the earlier state, if fit derived it
+            vars(self).pop(name, None)
         return {
             "mean_": scatter.full_mean,
             "covariance_": scatter.covariance,

@@ -26,7 +26,7 @@ from skbn import (
     SVDWhitener,
     ZScoreOutlierDetector,
 )
-from skbn._validation import kept_dtypes, validate_batch, validate_inverse_input
+from skbn._validation import kept_dtypes, validate_batch
 
 N_FEATURES = 3
 NAMES = ["a", "b", "c"]
@@ -246,7 +246,14 @@ def test_validate_inverse_input_answers_as_scikit_learn(name, allow_nan, copy):
     X = inputs()[name]
     est, _ = estimator("fitted with names")
     ours = outcome(
-        lambda: validate_inverse_input(est, X, copy=copy, allow_nan=allow_nan)
+        lambda: validate_batch(
+            est,
+            X,
+            reset=False,
+            copy=copy,
+            allow_nan=allow_nan,
+            inverse_of=est.n_features_in_,
+        )
     )
     reference = outcome(
         lambda: scikit_learn_inverse(est, X, allow_nan=allow_nan, copy=copy)
