@@ -1,7 +1,7 @@
 """Applying a fitted affine map to numpy arrays, forward and backward.
 
 Every skbn scaler transforms ``x -> (x - shift) * factor + offset`` feature by
-feature (:func:`affine_forward`, :func:`affine_inverse`); the whitener maps
+feature, and back (:func:`affine`); the whitener maps
 rows through a full matrix, ``x -> (x - before) @ matrix + after``
 (:func:`linear`). These are the numpy backend's maps (:mod:`skbn._backend`).
 
@@ -35,10 +35,20 @@ from ._blocks import (
 from ._numpy_stats import refuse_infinity as refuse_infinity_in
 
 
-def affine_forward(
-    X, *, shift=None, factor=None, offset=None, out=None, refuse_infinity=False
+def affine(
+    X,
+    *,
+    shift=None,
+    factor=None,
+    offset=None,
+    out=None,
+    inverse=False,
+    clip=None,
+    refuse_infinity=False,
 ):
-    """``out = (X - shift) * factor + offset``; in place (``out`` is X) by default.
+    """``out = (X - shift) * factor + offset``, clipped to ``clip = (low,
+    high)`` if given; with ``inverse``, ``out = (X - offset) / factor +
+    shift``. In place (``out`` is X) by default.
 
     A separate ``out`` (dense, X's shape) spares the caller a copy of X. With
     ``refuse_infinity`` (for a separate ``out`` only: X must stay untouched if
@@ -48,23 +58,17 @@ def affine_forward(
     if sparse.issparse(X):
         _check_sparse_compatible(shift, offset)
         if factor is not None:
-            _scale_stored_entries(X, factor, np.multiply)
+            _scale_stored_entries(X, factor, np.divide if inverse else np.multiply)
         return X
-    steps = [(np.subtract, shift), (np.multiply, factor), (np.add, offset)]
+    if inverse:
+        steps = [(np.subtract, offset), (np.divide, factor), (np.add, shift)]
+    else:
+        steps = [(np.subtract, shift), (np.multiply, factor), (np.add, offset)]
+    if clip is not None:  # maximum and minimum keep NaN, as np.clip does
+        steps += [(np.maximum, clip[0]), (np.minimum, clip[1])]
     return _apply_by_blocks(
         X, steps, X if out is None else out, refuse_infinity=refuse_infinity
     )
-
-
-def affine_inverse(X, *, shift=None, factor=None, offset=None, out=None):
-    """Undo :func:`affine_forward`: ``out = (X - offset) / factor + shift``."""
-    if sparse.issparse(X):
-        _check_sparse_compatible(shift, offset)
-        if factor is not None:
-            _scale_stored_entries(X, factor, np.divide)
-        return X
-    steps = [(np.subtract, offset), (np.divide, factor), (np.add, shift)]
-    return _apply_by_blocks(X, steps, X if out is None else out)
 
 
 def _apply_by_blocks(X, steps, out, *, refuse_infinity=False):

@@ -212,7 +212,7 @@ class ArrayAPIBackend:
         if sample_weight is None:
             return None
         host = as_numpy(sample_weight)
-        return self.publish(check_weights(host, X.shape[0]))
+        return self.parameter(check_weights(host, X.shape[0]))
 
     def total(self, weights):
         return float(self.xp.sum(weights))
@@ -221,12 +221,15 @@ class ArrayAPIBackend:
         xp = self.xp
         return int(xp.sum(xp.astype(weights > 0, xp.int64)))
 
-    def publish(self, value):
-        """A fitted host value as an array of the namespace, on the device
-        (numbers and None as they are)."""
-        if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
-            return on_device(value, self.xp, self.device)
-        return value
+    def publish(self, values):
+        """Fitted host values (a dict) as arrays of the namespace, on the
+        device (numbers and None as they are)."""
+        return {
+            name: on_device(value, self.xp, self.device)
+            if isinstance(value, np.ndarray) and value.dtype.kind in "fiub"
+            else value
+            for name, value in values.items()
+        }
 
     def parameter(self, value, dtype=None):
         """A fitted value on the device (already there: as it is), in
@@ -361,7 +364,7 @@ class ArrayAPIBackend:
             to_numpy(product).astype(np.float64),
         )
 
-    def affine(self, X, *, shift, factor, offset, out, inverse=False, **ignored):
+    def affine(self, X, *, shift, factor, offset, out, inverse=False, clip=None, **_):
         """``(X - shift) * factor + offset``, or its inverse; X's dtype and
         device. Always a new array: other namespaces' arrays are not written
         into."""
@@ -378,7 +381,7 @@ class ArrayAPIBackend:
         result = X if steps else xp.asarray(X, copy=True)
         for operation, value in steps:  # the first makes the new array
             result = operation(result, value)
-        return result
+        return result if clip is None else xp.clip(result, min=clip[0], max=clip[1])
 
     def linear(self, X, *, before, matrix, after, out):
         """``(X - before) @ matrix + after``, in X's dtype on its device."""
@@ -386,9 +389,6 @@ class ArrayAPIBackend:
             X - self.parameter(before, X.dtype), self.parameter(matrix, X.dtype)
         )
         return result + self.parameter(after, X.dtype)
-
-    def clip(self, X, low, high):
-        return self.xp.clip(X, min=low, max=high)
 
     def largest_absolute(self, z):
         """``max_j abs(z_j)`` of each row over its observed values (0 for

@@ -22,7 +22,6 @@ the host, so that merging them and deriving maps from them (the statistics,
 
 import numpy as np
 from scipy import sparse
-from sklearn import get_config
 
 from . import _affine, _numpy_stats
 from ._validation import check_weights, refuse_non_finite, validate_batch
@@ -39,9 +38,8 @@ class NumpyBackend:
     #: ``(namespace name, device)``.
     where = None
 
-    def validate(self, estimator, X, **options):
-        """X as a 2-D float array (see skbn._validation.validate_batch)."""
-        return validate_batch(estimator, X, **options)
+    #: X as a 2-D float array (see skbn._validation.validate_batch).
+    validate = staticmethod(validate_batch)
 
     def validate_inverse(self, estimator, X, *, n_features=None, **options):
         """The input of an inverse map, of ``n_features`` columns (by
@@ -95,25 +93,10 @@ class NumpyBackend:
             return np.empty((validated.shape[0], n_columns), dtype=validated.dtype)
         return np.empty_like(validated) if copy and validated is X else validated
 
-    def affine(self, X, *, shift, factor, offset, out, inverse=False, **options):
-        """``(X - shift) * factor + offset`` into ``out`` (or its inverse)."""
-        shift, factor, offset = map(self.parameter, (shift, factor, offset))
-        if inverse:
-            return _affine.affine_inverse(
-                X, shift=shift, factor=factor, offset=offset, out=out
-            )
-        return _affine.affine_forward(
-            X, shift=shift, factor=factor, offset=offset, out=out, **options
-        )
-
-    def linear(self, X, *, before, matrix, after, out):
-        """``(X - before) @ matrix + after`` into ``out``."""
-        before, matrix, after = map(self.parameter, (before, matrix, after))
-        return _affine.linear(X, before=before, matrix=matrix, after=after, out=out)
-
-    def clip(self, X, low, high):
-        """X clipped to ``[low, high]``, in place."""
-        return np.clip(X, low, high, out=X)
+    #: ``(X - shift) * factor + offset`` into ``out``, or its inverse, and
+    #: ``(X - before) @ matrix + after`` (see skbn._affine).
+    affine = staticmethod(_affine.affine)
+    linear = staticmethod(_affine.linear)
 
     def largest_absolute(self, z):
         """``max_j abs(z_j)`` of each row over its observed values (0 for
@@ -125,21 +108,9 @@ class NumpyBackend:
         """-1 where ``decision`` is negative, +1 elsewhere."""
         return np.where(decision < 0, -1, 1)
 
-    def publish(self, value):
-        """A fitted host value as this backend keeps it: as it is."""
-        return value
-
-    def parameter(self, value):
-        """A fitted value as this backend computes with it: a numpy array.
-
-        (An estimator fitted on another namespace and used without
-        scikit-learn's dispatch reads its arrays back to the host.)
-        """
-        if value is None or isinstance(value, (np.ndarray, float, int)):
-            return value
-        from ._array_api import to_numpy
-
-        return to_numpy(value)
+    def publish(self, values):
+        """Fitted host values (a dict) as this backend keeps them: as they are."""
+        return values
 
     def rows(self, estimator, method, X, *, n_inputs, n_outputs, **kwargs):
         """``method(self, X, **kwargs)``: a map of X's rows, run here.
@@ -157,9 +128,9 @@ def backend_for(X, fitted=None, call=None):
     """The backend for X, in one public call (named ``call``).
 
     ``fitted``: the estimator, where it was fitted before and X must be
-    where its fitted arrays are. With scikit-learn's array API dispatch on,
-    X of another namespace or device than the fit's is refused, as
-    scikit-learn refuses it (``fit`` starts afresh and passes no ``fitted``).
+    where its fitted arrays are: X of another namespace or device than the
+    fit's is refused, as scikit-learn refuses it (``fit`` starts afresh and
+    passes no ``fitted``).
     """
     if type(X) is np.ndarray:  # the common case, on every call: at once
         backend = NUMPY
@@ -173,7 +144,7 @@ def backend_for(X, fitted=None, call=None):
         backend = namespace_backend(X) or NUMPY
     if fitted is not None:
         held = getattr(fitted, "_fitted_on", None)
-        if held != backend.where and get_config()["array_api_dispatch"]:
+        if held != backend.where:
             raise ValueError(
                 f"{type(fitted).__name__}.{call}() must use the same namespace "
                 f"and device as the fit: it was fitted on {_name(held)} arrays, "

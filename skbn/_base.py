@@ -156,8 +156,7 @@ class BatchEstimator(CallbackSupportMixin, BaseEstimator):
         # A plain dict: persisting the estimator (skops) then asks to trust
         # nothing but its class.
         self._statistics = state.as_dict()
-        for name, value in self._derive(state, params).items():
-            setattr(self, name, backend.publish(value))
+        vars(self).update(backend.publish(self._derive(state, params)))
         self._fitted_on = backend.where
         return state
 
@@ -180,6 +179,8 @@ class BatchTransformer(TransformerMixin, BatchEstimator):
 
     #: How X is validated for a transform, besides the defaults.
     _transform_options = {}
+    #: ``(low, high)`` to clip the output of ``transform`` to, or None.
+    _clip = None
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -245,7 +246,7 @@ class BatchTransformer(TransformerMixin, BatchEstimator):
 
     def _forward(self, backend, X, copy):
         # Copying, the map's own pass looks for infinity (see
-        # skbn._affine.affine_forward); in place, validation must, before X
+        # skbn._affine.affine); in place, validation must, before X
         # is touched.
         X_valid = backend.validate(
             self,
@@ -261,6 +262,7 @@ class BatchTransformer(TransformerMixin, BatchEstimator):
             factor=self._factor,
             offset=self._offset,
             out=backend.output(X, X_valid, copy=copy),
+            clip=self._clip,
             refuse_infinity=copy,
         )
 

@@ -144,11 +144,8 @@ class DaskBackend:
         """The affine map of each chunk, lazily, into a new array."""
         return X.map_blocks(_affine_of_chunk, affine, dtype=X.dtype)
 
-    def publish(self, value):
-        return value
-
-    def parameter(self, value):
-        return NUMPY.parameter(value)
+    def publish(self, values):
+        return values
 
     def rows(self, estimator, method, X, *, n_inputs, n_outputs, **kwargs):
         """``method`` of each row chunk of X, lazily, by the numpy backend.

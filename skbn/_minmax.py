@@ -210,11 +210,11 @@ class MinMaxNormalizer(OneToOneFeatureMixin, BatchTransformer):
             "_offset": offset,
         }
 
-    def _forward(self, backend, X, copy):
-        X_tr = super()._forward(backend, X, copy)
-        if not self.clip:
-            return X_tr
-        return backend.clip(X_tr, *check_interval(self.feature_range, "feature_range"))
+    @property
+    def _clip(self):
+        return (
+            check_interval(self.feature_range, "feature_range") if self.clip else None
+        )
 
 
 # MinMaxScaler's threshold for a constant range, hence the widest spread of

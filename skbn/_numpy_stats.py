@@ -106,7 +106,7 @@ def extrema(X, sample_weight=None):
                 block_rows(X),
             )
         )
-    return replace(found, weight=weight)
+    return Extrema(found.min, found.max, weight)
 
 
 def scatter(X, sample_weight=None, origin=None):

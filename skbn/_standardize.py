@@ -310,7 +310,8 @@ class BatchStandardizer(OneToOneFeatureMixin, BatchTransformer):
                 "cannot center sparse matrices (the result would be dense): pass "
                 "with_mean=False"
             )
-        if np.any(np.asarray(self.beta) != 0):
+        beta = self.beta
+        if (beta != 0) if type(beta) is float else np.any(np.asarray(beta) != 0):
             return "needs beta=0 for sparse input, which is only scaled"
         return True
 
@@ -350,7 +351,6 @@ class BatchStandardizer(OneToOneFeatureMixin, BatchTransformer):
         ]
 
     def _accumulate(self, backend, X, sample_weight, state, params):
-        _per_feature(params, X.shape[1])
         return update_running_moments(backend, X, sample_weight, state, params.momentum)
 
     def _derive(self, state, params):
@@ -366,13 +366,16 @@ class BatchStandardizer(OneToOneFeatureMixin, BatchTransformer):
 
     def _map(self, mean, scale, params):
         """The affine map ``(x - mean) * gamma / scale + beta`` as the
-        skeleton applies it."""
+        skeleton applies it (without the steps that would change nothing)."""
         gamma, beta = _per_feature(params, mean.shape[0])
-        factor = gamma / scale if self.with_std else gamma
+        if self.with_std:
+            factor = gamma / scale
+        else:
+            factor = gamma if (gamma != 1).any() else None
         return {
             "_shift": mean if self.with_mean else None,
-            "_factor": None if (factor == 1).all() else factor,
-            "_offset": None if (beta == 0).all() else beta,
+            "_factor": factor,
+            "_offset": beta if beta.any() else None,
         }
 
     def _backward(self, backend, X, copy):

@@ -378,25 +378,23 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
         super().__setstate__(state)
 
     def _forward(self, backend, X, copy):
-        maps = self._maps()
         X_valid = backend.validate(self, X, reset=False, allow_nan=False, copy=copy)
         return backend.linear(
             X_valid,
             before=self.mean_,
-            matrix=maps["whitening_matrix_"],
+            matrix=self.whitening_matrix_,
             after=0.0,
             out=backend.output(X, X_valid, copy=copy, n_columns=self.n_components_),
         )
 
     def _backward(self, backend, X, copy):
-        maps = self._maps()
         X_valid = backend.validate_inverse(
             self, X, copy=copy, n_features=self.n_components_, allow_nan=False
         )
         return backend.linear(
             X_valid,
             before=0.0,
-            matrix=maps["dewhitening_matrix_"],
+            matrix=self.dewhitening_matrix_,
             after=self.mean_,
             out=backend.output(X, X_valid, copy=copy, n_columns=self.n_features_in_),
         )
@@ -410,10 +408,11 @@ class _Derivation:
         self.derived = derived
 
     def get(self, whitener):
-        with _DERIVING:
-            if self.derived is None:
-                self.derived = _derived(whitener)
-            return self.derived
+        if self.derived is None:
+            with _DERIVING:
+                if self.derived is None:  # (another thread may have derived it)
+                    self.derived = _derived(whitener)
+        return self.derived
 
 
 # Derivations are rare and short: one lock for all of them.
@@ -433,8 +432,4 @@ def _derived(whitener):
         n_samples=n_samples if isinstance(n_samples, int) else None,
     )
     derived = (maps.matrix, maps.inverse, maps.components, maps.explained_variance)
-    backend = backend_of(whitener.mean_)
-    return {
-        name: backend.publish(value)
-        for name, value in zip(_DERIVED, derived, strict=True)
-    }
+    return backend_of(whitener.mean_).publish(dict(zip(_DERIVED, derived, strict=True)))
