@@ -206,11 +206,12 @@ class BatchTransformer(TransformerMixin, BatchEstimator):
             Transformed data.
         """
         check_fitted(self)
-        return self._rows(
-            "transform",
+        return backend_for(X, self, "transform").rows(
+            self,
             type(self)._forward,
             X,
-            self._n_outputs,
+            n_inputs=self.n_features_in_,
+            n_outputs=self._n_outputs,
             copy=self.copy if copy is None else copy,
         )
 
@@ -231,12 +232,12 @@ class BatchTransformer(TransformerMixin, BatchEstimator):
             Data in the original space.
         """
         check_fitted(self)
-        return self._rows(
-            "inverse_transform",
+        return backend_for(X, self, "inverse_transform").rows(
+            self,
             type(self)._backward,
             X,
-            self.n_features_in_,
             n_inputs=self._n_outputs,
+            n_outputs=self.n_features_in_,
             copy=self.copy if copy is None else copy,
         )
 

@@ -1,6 +1,6 @@
 """BatchStandardizer: z-scores with BatchNorm-style running statistics."""
 
-from dataclasses import dataclass
+import math
 
 import numpy as np
 from sklearn.base import OneToOneFeatureMixin
@@ -15,14 +15,6 @@ from ._validation import (
     check_per_feature,
     check_real,
 )
-
-
-@dataclass(frozen=True)
-class _Params:
-    momentum: float | None
-    eps: float
-    gamma: np.ndarray
-    beta: np.ndarray
 
 
 class BatchStandardizer(OneToOneFeatureMixin, BatchTransformer):
@@ -285,7 +277,8 @@ class BatchStandardizer(OneToOneFeatureMixin, BatchTransformer):
         backend, X_valid, state = self._partial_fit(X, sample_weight, copy=self.copy)
         mean, var, std = state.batch.summary()
         scale = scale_from_variance(var, mean, self.eps, std=std)
-        shift, factor, offset = self._map(mean, scale, self._check_params()).values()
+        self._check_params()
+        shift, factor, offset = self._map(mean, scale).values()
         return backend.affine(
             X_valid,
             shift=shift,
@@ -327,12 +320,7 @@ class BatchStandardizer(OneToOneFeatureMixin, BatchTransformer):
             check_int(
                 self.batch_size, "batch_size", low=1 if self.momentum is None else 2
             )
-        return _Params(
-            momentum=self.momentum,
-            eps=check_real(self.eps, "eps", low=0.0),
-            gamma=self.gamma,
-            beta=self.beta,
-        )
+        check_real(self.eps, "eps", low=0.0)
 
     def _fit_options(self, weighted):
         return {
@@ -351,23 +339,33 @@ class BatchStandardizer(OneToOneFeatureMixin, BatchTransformer):
         ]
 
     def _accumulate(self, backend, X, sample_weight, state, params):
-        return update_running_moments(backend, X, sample_weight, state, params.momentum)
+        return update_running_moments(backend, X, sample_weight, state, self.momentum)
 
     def _derive(self, state, params):
-        scale = state.scale(params.eps) if self.with_std else np.ones_like(state.var)
+        scale = state.scale(self.eps) if self.with_std else np.ones_like(state.var)
         return {
             "mean_": state.mean,
             "var_": state.var,
             "scale_": scale,
             "n_samples_seen_": state.n_samples_seen,
             "n_batches_seen_": state.n_batches,
-            **self._map(state.mean, scale, params),
+            **self._map(state.mean, scale),
         }
 
-    def _map(self, mean, scale, params):
+    def _map(self, mean, scale):
         """The affine map ``(x - mean) * gamma / scale + beta`` as the
         skeleton applies it (without the steps that would change nothing)."""
-        gamma, beta = _per_feature(params, mean.shape[0])
+        gamma, beta = self.gamma, self.beta
+        if self.with_std and type(gamma) is type(beta) is float and beta == 0.0:
+            # The usual case, at every partial_fit: scalars, no checks needed
+            # beyond finiteness.
+            if math.isfinite(gamma):
+                return {
+                    "_shift": mean if self.with_mean else None,
+                    "_factor": gamma / scale,
+                    "_offset": None,
+                }
+        gamma, beta = self._per_feature(mean.shape[0])
         if self.with_std:
             factor = gamma / scale
         else:
@@ -378,21 +376,21 @@ class BatchStandardizer(OneToOneFeatureMixin, BatchTransformer):
             "_offset": beta if beta.any() else None,
         }
 
+    def _per_feature(self, n_features):
+        return (
+            check_per_feature(self.gamma, "gamma", n_features),
+            check_per_feature(self.beta, "beta", n_features),
+        )
+
     def _backward(self, backend, X, copy):
-        gamma, _ = _per_feature(self._check_params(), self.n_features_in_)
+        self._check_params()
+        gamma, _ = self._per_feature(self.n_features_in_)
         if not gamma.all():
             raise ValueError(
                 "inverse_transform is undefined where gamma is 0: those features "
                 "were mapped to a constant."
             )
         return super()._backward(backend, X, copy)
-
-
-def _per_feature(params, n_features):
-    return (
-        check_per_feature(params.gamma, "gamma", n_features),
-        check_per_feature(params.beta, "beta", n_features),
-    )
 
 
 def update_running_moments(backend, X, sample_weight, state, momentum):
