@@ -49,6 +49,20 @@ class BatchEstimator(CallbackSupportMixin, BaseEstimator):
         tags.input_tags.allow_nan = self._fit_options(False).get("allow_nan", True)
         return tags
 
+    def __getstate__(self):
+        # The statistic as a plain dict: persisting the estimator (skops)
+        # then asks to trust nothing but its class.
+        state = dict(super().__getstate__())  # (it may be __dict__ itself)
+        if "_statistics" in state:
+            state["_statistics"] = state["_statistics"].as_dict()
+        return state
+
+    def __setstate__(self, state):
+        if "_statistics" in state:
+            statistic = self._statistic.from_dict(state["_statistics"])
+            state = {**state, "_statistics": statistic}
+        super().__setstate__(state)
+
     def _fit_options(self, weighted):
         """How a fitting batch is validated (``validate_batch``'s options).
 
@@ -150,12 +164,8 @@ class BatchEstimator(CallbackSupportMixin, BaseEstimator):
     def _merge(self, backend, X, sample_weight, params):
         """Merge a validated batch into the statistic, derive, publish."""
         previous = vars(self).get("_statistics")
-        if previous is not None:
-            previous = self._statistic.from_dict(previous)
         state = self._accumulate(backend, X, sample_weight, previous, params)
-        # A plain dict: persisting the estimator (skops) then asks to trust
-        # nothing but its class.
-        self._statistics = state.as_dict()
+        self._statistics = state
         vars(self).update(backend.publish(self._derive(state, params)))
         self._fitted_on = backend.where
         return state

@@ -95,17 +95,14 @@ def extrema(X, sample_weight=None):
         nothing = np.full(X.shape[1], np.nan)
         return Extrema(min=nothing, max=nothing.copy(), weight=weight)
     if X.shape[0] <= block_rows(X):  # one block: spare small batches the machinery
-        found = _block_extrema(X)
-    else:
-        found = merge_pairwise(
-            map_row_blocks(
-                lambda blocks: merge_pairwise(
-                    _block_extrema(X[rows]) for rows in blocks
-                ),
-                X.shape[0],
-                block_rows(X),
-            )
+        return _block_extrema(X, weight)
+    found = merge_pairwise(
+        map_row_blocks(
+            lambda blocks: merge_pairwise(_block_extrema(X[rows]) for rows in blocks),
+            X.shape[0],
+            block_rows(X),
         )
+    )
     return Extrema(found.min, found.max, weight)
 
 
@@ -361,7 +358,7 @@ def _sums_and_squares(deviation):
     )
 
 
-def _block_extrema(block):
+def _block_extrema(block, weight=0):
     # fmin/fmax skip NaN (and give NaN only for an all-NaN column). Over a
     # wide view, each row holds several rows of the block: extrema are exact,
     # so folding them is too.
@@ -375,7 +372,9 @@ def _block_extrema(block):
     if np.isinf(low).any() or np.isinf(high).any():
         refuse_infinity(block)
     return Extrema(
-        min=low.astype(np.float64, copy=False), max=high.astype(np.float64, copy=False)
+        min=low.astype(np.float64, copy=False),
+        max=high.astype(np.float64, copy=False),
+        weight=weight,
     )
 
 

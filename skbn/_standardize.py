@@ -446,7 +446,7 @@ def from_running_statistics(*, mean, var, n_batches_seen, momentum, eps, gamma, 
         moments=empty.moments, mean=mean, var=var, n_batches=int(n_batches_seen)
     )
     est.n_features_in_ = mean.shape[0]
-    est._statistics = state.as_dict()
+    est._statistics = state
     vars(est).update(est._derive(state, params))
     est._fitted_on = None
     return est

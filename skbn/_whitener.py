@@ -367,7 +367,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
     def __getstate__(self):
         # The derived maps as a plain dict (or None, not derived yet): skops
         # then asks to trust nothing but this class.
-        state = dict(super().__getstate__())  # (it may be __dict__ itself)
+        state = super().__getstate__()
         if "_derivation" in state:
             state["_derivation"] = state["_derivation"].derived
         return state
@@ -421,7 +421,7 @@ _DERIVING = threading.Lock()
 
 def _derived(whitener):
     """The maps, as arrays of the namespace and device of the fit."""
-    statistics = Scatter.from_dict(whitener._statistics)
+    statistics = whitener._statistics
     n_samples = whitener.n_samples_seen_
     maps = whitening(
         statistics.covariance,

@@ -10,6 +10,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from skbn import BatchStandardizer, MinMaxNormalizer, SVDWhitener, ZScoreOutlierDetector
+from skbn._whitening import METHODS
 
 # --------------------------------------------------------------------------
 # Estimator settings
@@ -24,10 +25,7 @@ COMPLIANCE_ESTIMATORS = [
     MinMaxNormalizer(),
     MinMaxNormalizer(feature_range=(-1, 1), clip=True),
     MinMaxNormalizer(data_range=(0, 255)),
-    *(
-        SVDWhitener(method=method)
-        for method in ("zca", "pca", "cholesky", "zca_cor", "pca_cor")
-    ),
+    *(SVDWhitener(method=method) for method in METHODS),
     SVDWhitener(method="pca", n_components=2),
     SVDWhitener(method="zca", n_components=2),
     SVDWhitener(eps=1e-3),
