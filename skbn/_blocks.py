@@ -24,10 +24,7 @@ from functools import cache
 import joblib
 import numpy as np
 
-# Installed with scikit-learn, which depends on it for the same purpose.
-from threadpoolctl import ThreadpoolController
-
-from ._config import _settings
+from ._config import _settings, one_blas_thread
 
 # About 256k values (2 MiB of float64) per block. Smaller blocks would fit a
 # smaller cache, but then the handful of numpy calls each block needs, and
@@ -91,11 +88,6 @@ def map_row_blocks(
         return list(_pool(n_threads).map(task, groups))
 
 
-def one_blas_thread():
-    """A context in which BLAS and LAPACK calls run on one thread."""
-    return _blas_threads().limit(limits=1, user_api="blas")
-
-
 def wide_view(block, width=WIDE):
     """``block`` seen with ``width`` times fewer rows and more columns, or None.
 
@@ -149,11 +141,6 @@ def _cpu_count():
     # and LOKY_MAX_CPU_COUNT. Reading the cgroup files costs more than a
     # small call: read once.
     return max(1, joblib.cpu_count())
-
-
-@cache
-def _blas_threads():
-    return ThreadpoolController()
 
 
 def _pool(n_threads):

@@ -9,6 +9,10 @@ started it.
 import numbers
 import threading
 from contextlib import contextmanager
+from functools import cache
+
+# Installed with scikit-learn, which depends on it for the same purpose.
+from threadpoolctl import ThreadpoolController
 
 _DEFAULTS = {"n_threads": None}
 _local = threading.local()
@@ -152,3 +156,13 @@ def _checked_n_threads(n_threads):
     raise ValueError(
         f"n_threads must be a positive integer or None, got {n_threads!r}."
     )
+
+
+def one_blas_thread():
+    """A context in which BLAS and LAPACK calls run on one thread."""
+    return _blas_threads().limit(limits=1, user_api="blas")
+
+
+@cache
+def _blas_threads():
+    return ThreadpoolController()

@@ -34,7 +34,7 @@ import numpy as np
 import sklearn
 from scipy import linalg
 
-from ._blocks import one_blas_thread
+from ._config import one_blas_thread
 from ._numerics import EPS, is_constant, null_directions
 
 
