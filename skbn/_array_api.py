@@ -211,7 +211,7 @@ class ArrayAPIBackend:
         and put on X's device."""
         if sample_weight is None:
             return None
-        host = as_numpy(sample_weight)
+        host = _on_host(sample_weight)
         return self.parameter(check_weights(host, X.shape[0]))
 
     def total(self, weights):
@@ -409,8 +409,3 @@ class ArrayAPIBackend:
 # The rows whose mean is the origin of a batch's statistics: as numpy's
 # first block of a narrow X.
 _FIRST_ROWS = 1 << 14
-
-
-def as_numpy(value):
-    """A value of any namespace as numpy (numpy's and lists as they are)."""
-    return to_numpy(value) if _is_foreign_array(value) else value

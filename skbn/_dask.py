@@ -195,8 +195,8 @@ def _rows_of_chunk(chunk, estimator, method, kwargs):
     return method(estimator, NUMPY, chunk, **kwargs)
 
 
-def from_chunks(from_batch, X, sample_weight, *args):
-    """``from_batch`` of each row chunk, merged in a tree; one compute.
+def from_chunks(statistic, X, sample_weight, *args):
+    """``statistic`` of each row chunk, merged in a tree; one compute.
 
     Each chunk's statistic is computed on the worker that holds it; merges
     take neighbouring chunks pairwise, level by level, so that rounding grows
@@ -204,7 +204,7 @@ def from_chunks(from_batch, X, sample_weight, *args):
     """
     from dask import compute, delayed
 
-    parts = _per_chunk(from_batch, X, sample_weight, args)
+    parts = _per_chunk(statistic, X, sample_weight, args)
     while len(parts) > 1:
         pairs = zip(parts[0::2], parts[1::2], strict=False)  # odd one out: kept
         merged = [delayed(_merge)(a, b) for a, b in pairs]

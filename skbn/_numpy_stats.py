@@ -126,7 +126,7 @@ def scatter(X, sample_weight=None, origin=None):
 
 
 def _scatter_about(X, sample_weight, origin):
-    """:meth:`Scatter.from_batch` of a dense batch, about a complete origin."""
+    """:func:`scatter` of a dense batch, about a complete origin."""
     n_rows, blocks_per_task = scatter_blocking(X)
     if X.shape[0] <= n_rows:
         return _block_scatter(X, sample_weight, origin)
@@ -158,7 +158,7 @@ def _scatter_about(X, sample_weight, origin):
 
 
 def scatter_blocking(X):
-    """Rows per block of :meth:`Scatter.from_batch` (2048 or more), blocks per task.
+    """Rows per block of :func:`scatter` (2048 or more), blocks per task.
 
     Four ordinary blocks' worth of rows, four blocks a task, for a batch of
     16 ordinary blocks or more; else ordinary blocks, one a task, so that
@@ -172,7 +172,7 @@ def scatter_blocking(X):
 
 
 def reference_point(X, sample_weight=None):
-    """A per-feature origin near the data, for :meth:`Moments.from_batch`.
+    """A per-feature origin near the data, for :func:`moments`.
 
     The mean of the first block of rows; for a feature that no row of that
     block observes (NaN, or weight 0), its first observed value; 0 for a
@@ -486,7 +486,7 @@ def _block_scatter(X, sample_weight, origin):
     # exceeds the spread, the block is centred on its own mean first and
     # its residual sums correct the result (the corrected two-pass algorithm
     # of _dense_moments), so no block ever loses more than a bit or two.
-    with np.errstate(over="ignore", invalid="ignore"):  # see Scatter.from_batch
+    with np.errstate(over="ignore", invalid="ignore"):  # see _scatter_about
         deviation = np.subtract(X, origin, out=scratch(*X.shape), dtype=np.float64)
         weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
         if weight == 0:
