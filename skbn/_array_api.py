@@ -20,7 +20,7 @@ from sklearn import get_config
 
 from ._dask import is_dask_array
 from ._stats import Extrema, Moments, Scatter
-from ._validation import check_weights
+from ._validation import check_shape, check_weights
 
 
 def namespace_backend(X):
@@ -163,30 +163,11 @@ class ArrayAPIBackend:
     def _validated(self, estimator, X, *, reset, allow_nan, n_features=None):
         xp = self.xp
         name = type(estimator).__name__
-        if X.ndim != 2:
-            raise ValueError(
-                f"Expected 2D array, got {X.ndim}D array instead: reshape X to "
-                "(n_samples, n_features)."
-            )
         if not xp.isdtype(X.dtype, ("real floating", "integral", "bool")):
             raise ValueError(f"{name} needs real numbers; X has dtype {X.dtype}.")
         if X.dtype not in (xp.float32, xp.float64):  # int, bool, float16
             X = xp.astype(X, self.dtype)
-        n_samples, width = X.shape
-        if n_samples == 0 or width == 0:
-            raise ValueError(
-                f"Found array with {n_samples} sample(s) and {width} feature(s) "
-                f"(shape={tuple(X.shape)}) while a minimum of 1 is required by "
-                f"{name}."
-            )
-        expected = None if reset else estimator.n_features_in_
-        if n_features is not None:
-            expected = n_features
-        if expected is not None and width != expected:
-            raise ValueError(
-                f"X has {width} features, but {name} is expecting {expected} "
-                "features as input."
-            )
+        check_shape(estimator, X, reset=reset, n_features=n_features)
         # A sum is finite only if every term is: one reduction in the common
         # case, the exact searches only when it is not.
         if math.isfinite(float(xp.sum(X))):
@@ -200,10 +181,6 @@ class ArrayAPIBackend:
                 f"Input X contains NaN. {name} does not accept missing values "
                 "encoded as NaN: impute them first (see sklearn.impute)."
             )
-        if reset:
-            estimator.n_features_in_ = width
-            if hasattr(estimator, "feature_names_in_"):
-                del estimator.feature_names_in_
         return X
 
     def weights(self, sample_weight, X):

@@ -12,14 +12,13 @@ name alone.
 """
 
 import copy
-import warnings
 
 import numpy as np
 from sklearn.utils import assert_all_finite
 
 from ._backend import NUMPY
 from ._blocks import sum_is_finite
-from ._validation import check_weights, squares_overflow
+from ._validation import check_shape, check_weights, squares_overflow
 
 
 def is_dask_array(X):
@@ -46,11 +45,6 @@ class DaskBackend:
         statistics check it (``finite_checked_by_caller``), is checked chunk
         by chunk when they are computed, with scikit-learn's error."""
         name = type(estimator).__name__
-        if X.ndim != 2:
-            raise ValueError(
-                f"Expected a 2D dask array, got {X.ndim}D array instead: reshape "
-                "X to (n_samples, n_features)."
-            )
         if X.dtype.kind in "biu" or X.dtype == np.float16:
             # The statistics are float64 anyway; a lazy transform of the
             # chunks keeps their dtype as the NumPy transform does.
@@ -60,24 +54,12 @@ class DaskBackend:
                 f"{name} needs real numbers; X has dtype {X.dtype}, which it "
                 "cannot convert to float64."
             )
-        if any(np.isnan(size) for size in X.chunks[0]):
+        if X.ndim and any(np.isnan(size) for size in X.chunks[0]):
             raise ValueError(
                 "X has row chunks of unknown size (after boolean indexing, say): "
                 "call X.compute_chunk_sizes() first."
             )
-        n_samples, n_features = X.shape
-        if n_samples == 0 or n_features == 0:
-            raise ValueError(
-                f"Found array with {n_samples} sample(s) and {n_features} "
-                f"feature(s) (shape={X.shape}) while a minimum of 1 is required "
-                f"by {name}."
-            )
-        if reset:
-            estimator.n_features_in_ = n_features
-            if hasattr(estimator, "feature_names_in_"):
-                del estimator.feature_names_in_
-        else:
-            _check_width(estimator, n_features, estimator.n_features_in_)
+        check_shape(estimator, X, reset=reset)
         if len(X.chunks[1]) > 1:
             X = X.rechunk({1: -1})
         if not options.get("finite_checked_by_caller", False):
@@ -156,9 +138,7 @@ class DaskBackend:
         yet computed. A ``copy`` argument is True for the chunks, which Dask
         may share with other computations.
         """
-        if X.ndim != 2:
-            raise ValueError(f"Expected a 2D dask array, got {X.ndim}D array instead.")
-        _check_width(estimator, X.shape[1], n_inputs)
+        check_shape(estimator, X, reset=False, n_features=n_inputs)
         if len(X.chunks[1]) > 1:
             X = X.rechunk({1: -1})
         if "copy" in kwargs:
@@ -225,21 +205,6 @@ def _per_chunk(function, X, sample_weight, args):
         delayed(function)(chunk, weight, *args)
         for chunk, weight in zip(chunks, weights, strict=True)
     ]
-
-
-def _check_width(estimator, n_features, expected):
-    if n_features != expected:
-        raise ValueError(
-            f"X has {n_features} features, but {type(estimator).__name__} is "
-            f"expecting {expected} features as input."
-        )
-    if hasattr(estimator, "feature_names_in_"):
-        warnings.warn(
-            f"X does not have valid feature names, but {type(estimator).__name__} "
-            "was fitted with feature names",
-            UserWarning,
-            stacklevel=4,
-        )
 
 
 def _finite_chunk(chunk, allow_nan, estimator_name):

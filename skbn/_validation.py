@@ -16,6 +16,7 @@ refused here, by name, where scikit-learn would convert it in silence.
 
 import math
 import numbers
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -278,6 +279,43 @@ def validate_batch(
             lambda: validate_data(estimator, readable, reset=reset, **options),
         )
     return _writeable(X, validated) if copy is False else validated
+
+
+def check_shape(estimator, X, *, reset, n_features=None):
+    """The checks of X's shape, in scikit-learn's words, for arrays its
+    validation does not read (Dask's, other namespaces'): 2-D, not empty,
+    ``n_features`` columns (by default the fit's). Sets ``n_features_in_``
+    when ``reset``; warns, as scikit-learn does, when the fit had feature
+    names and X has none."""
+    name = type(estimator).__name__
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected 2D array, got {X.ndim}D array instead: reshape X to "
+            "(n_samples, n_features)."
+        )
+    n_samples, width = X.shape
+    if n_samples == 0 or width == 0:
+        raise ValueError(
+            f"Found array with {n_samples} sample(s) and {width} feature(s) "
+            f"(shape={tuple(X.shape)}) while a minimum of 1 is required by {name}."
+        )
+    if reset:
+        estimator.n_features_in_ = width
+        vars(estimator).pop("feature_names_in_", None)
+        return
+    expected = estimator.n_features_in_ if n_features is None else n_features
+    if width != expected:
+        raise ValueError(
+            f"X has {width} features, but {name} is expecting {expected} features "
+            "as input."
+        )
+    if hasattr(estimator, "feature_names_in_"):
+        warnings.warn(
+            f"X does not have valid feature names, but {name} was fitted with "
+            "feature names",
+            UserWarning,
+            stacklevel=5,
+        )
 
 
 def refuse_non_finite(estimator, X):
