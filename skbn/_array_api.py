@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 from sklearn import get_config
+from sklearn.utils import assert_all_finite
 
 from ._dask import is_dask_array
 from ._stats import Extrema, Moments, Scatter
@@ -169,17 +170,10 @@ class ArrayAPIBackend:
             X = xp.astype(X, self.dtype)
         check_shape(estimator, X, reset=reset, n_features=n_features)
         # A sum is finite only if every term is: one reduction in the common
-        # case, the exact searches only when it is not.
-        if math.isfinite(float(xp.sum(X))):
-            pass
-        elif bool(xp.any(xp.isinf(X))):
-            raise ValueError(
-                f"Input X contains infinity or a value too large for {X.dtype}."
-            )
-        elif not allow_nan and bool(xp.any(xp.isnan(X))):
-            raise ValueError(
-                f"Input X contains NaN. {name} does not accept missing values "
-                "encoded as NaN: impute them first (see sklearn.impute)."
+        # case, scikit-learn's search (and its error) only when it is not.
+        if not math.isfinite(float(xp.sum(X))):
+            assert_all_finite(
+                X, allow_nan=allow_nan, estimator_name=name, input_name="X"
             )
         return X
 
