@@ -5,6 +5,7 @@ partial_fit batches, and BatchNorm's rules written out in numpy.
 """
 
 import dataclasses
+from importlib.metadata import version
 
 import numpy as np
 from hypothesis import strategies as st
@@ -130,3 +131,16 @@ def training_forward_reference(batch, gamma, beta, eps):
     mu = batch.mean(axis=0)
     sigma2 = batch.var(axis=0)  # ddof=0
     return gamma * (batch - mu) / np.sqrt(sigma2 + eps) + beta
+
+
+ARRAY_API_CHECKS = (
+    "check_array_api_input",
+    "check_array_api_mixed_inputs",
+    "check_array_api_same_namespace",
+)
+# scikit-learn refuses to switch array API dispatch on with an older SciPy.
+NO_ARRAY_API = (
+    dict.fromkeys(ARRAY_API_CHECKS, "array API dispatch needs SciPy 1.14 or later")
+    if tuple(int(part) for part in version("scipy").split(".")[:2]) < (1, 14)
+    else {}
+)

@@ -1,13 +1,11 @@
 """scikit-learn's estimator checks, on every estimator and its documented settings."""
 
-from importlib.metadata import version
-
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skbn
 from skbn import SVDWhitener, ZScoreOutlierDetector
-from tests.helpers import COMPLIANCE_ESTIMATORS
+from tests.helpers import COMPLIANCE_ESTIMATORS, NO_ARRAY_API
 
 ESTIMATORS = COMPLIANCE_ESTIMATORS
 
@@ -29,19 +27,6 @@ CHOLESKY_REDUNDANT = (
 CHOLESKY_SINGULAR = (
     "the check's 15 x 30 data have a singular covariance, which Cholesky whitening "
     "refuses without eps > 0"
-)
-
-
-ARRAY_API_CHECKS = (
-    "check_array_api_input",
-    "check_array_api_mixed_inputs",
-    "check_array_api_same_namespace",
-)
-# scikit-learn refuses to switch array API dispatch on with an older SciPy.
-NO_ARRAY_API = (
-    dict.fromkeys(ARRAY_API_CHECKS, "array API dispatch needs SciPy 1.14 or later")
-    if tuple(int(part) for part in version("scipy").split(".")[:2]) < (1, 14)
-    else {}
 )
 
 
