@@ -147,28 +147,17 @@ class ArrayAPIBackend:
         #: float64 where the device has it, else float32.
         self.dtype = accumulation_dtype(xp, device)
 
-    def validate(self, estimator, X, *, reset, allow_nan=True, **ignored):
+    def validate(self, estimator, X, *, reset, allow_nan=True, inverse_of=None, **_):
         """X as a real floating array of its namespace (int and bool become
-        the accumulation dtype); sets ``n_features_in_`` when ``reset``."""
-        return self._validated(estimator, X, reset=reset, allow_nan=allow_nan)
-
-    def validate_inverse(
-        self, estimator, X, *, n_features=None, allow_nan=True, **ignored
-    ):
-        """The input of an inverse map: ``n_features`` columns."""
-        expected = estimator.n_features_in_ if n_features is None else n_features
-        return self._validated(
-            estimator, X, reset=False, allow_nan=allow_nan, n_features=expected
-        )
-
-    def _validated(self, estimator, X, *, reset, allow_nan, n_features=None):
+        the accumulation dtype); sets ``n_features_in_`` when ``reset``;
+        ``inverse_of`` columns for an inverse map's input."""
         xp = self.xp
         name = type(estimator).__name__
         if not xp.isdtype(X.dtype, ("real floating", "integral", "bool")):
             raise ValueError(f"{name} needs real numbers; X has dtype {X.dtype}.")
         if X.dtype not in (xp.float32, xp.float64):  # int, bool, float16
             X = xp.astype(X, self.dtype)
-        check_shape(estimator, X, reset=reset, n_features=n_features)
+        check_shape(estimator, X, reset=reset, n_features=inverse_of)
         # A sum is finite only if every term is: one reduction in the common
         # case, scikit-learn's search (and its error) only when it is not.
         if not math.isfinite(float(xp.sum(X))):

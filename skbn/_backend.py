@@ -41,12 +41,6 @@ class NumpyBackend:
     #: X as a 2-D float array (see skbn._validation.validate_batch).
     validate = staticmethod(validate_batch)
 
-    def validate_inverse(self, estimator, X, *, n_features=None, **options):
-        """The input of an inverse map, of ``n_features`` columns (by
-        default the estimator's input width)."""
-        width = estimator.n_features_in_ if n_features is None else n_features
-        return validate_batch(estimator, X, reset=False, inverse_of=width, **options)
-
     def weights(self, sample_weight, X):
         """Validated frequency weights for the rows of X, or None."""
         return check_weights(sample_weight, X.shape[0])

@@ -278,8 +278,13 @@ class BatchTransformer(TransformerMixin, BatchEstimator):
         )
 
     def _backward(self, backend, X, copy):
-        X_valid = backend.validate_inverse(
-            self, X, copy=copy, **self._transform_options
+        X_valid = backend.validate(
+            self,
+            X,
+            reset=False,
+            copy=copy,
+            inverse_of=self._n_outputs,
+            **self._transform_options,
         )
         return backend.affine(
             X_valid,

@@ -388,8 +388,13 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
         )
 
     def _backward(self, backend, X, copy):
-        X_valid = backend.validate_inverse(
-            self, X, copy=copy, n_features=self.n_components_, allow_nan=False
+        X_valid = backend.validate(
+            self,
+            X,
+            reset=False,
+            copy=copy,
+            inverse_of=self.n_components_,
+            allow_nan=False,
         )
         return backend.linear(
             X_valid,
