@@ -1,16 +1,11 @@
 """The backend of other array-API libraries: torch, CuPy, array-api-strict, ...
 
-With scikit-learn's array API dispatch on, an estimator given such an array
-makes its passes over X (the sums and squared deviations, the extrema, the
-scatter matrix X'X, the maps) with that array's namespace, on its device. What
-those passes produce is small (a few numbers per feature, or a matrix of
-n_features squared): it is brought to the host, merged and derived in float64
-by the same code as numpy's, and the fitted attributes are published on the
-device, in float64 where the device has it. Transforms compute with them
-there: nothing goes back and forth per call.
-
-array-api-compat (the ``array-api`` extra) gives the namespaces; skbn itself
-never imports torch or CuPy.
+With scikit-learn's array API dispatch on, the passes over X (sums, squared
+deviations, extrema, X'X, the maps) run with X's namespace on its device;
+what they produce is small and is merged and derived on the host in float64
+by numpy's code, and the fitted attributes are published on the device,
+where transforms use them. array-api-compat (the ``array-api`` extra) gives
+the namespaces; skbn never imports torch or CuPy.
 """
 
 import math

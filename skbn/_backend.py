@@ -1,23 +1,15 @@
 """The backend seam: what skbn does with an X depends on its kind, decided here.
 
-Every public method of an skbn estimator asks :func:`backend_for` once which
-backend handles its X, and from then on speaks to that backend only. A
-backend validates X and its weights, computes the statistics of a batch
-(:mod:`skbn._stats`: moments, extrema, scatter), applies the fitted maps and
-publishes the fitted attributes as arrays of its kind. There are three:
-
-* :class:`NumpyBackend` (here): numpy arrays, lists, DataFrames and
-  scipy.sparse, with the blocked, threaded kernels of :mod:`skbn._numpy_stats`
-  and :mod:`skbn._affine`;
-* :class:`skbn._array_api.ArrayAPIBackend`: arrays of other array-API
-  namespaces (torch, CuPy, ...) with scikit-learn's dispatch on, computed on
-  their device;
-* :class:`skbn._dask.DaskBackend`: Dask arrays, numpy's kernels run chunk by
-  chunk on the workers.
-
-Whatever the backend, the statistics it returns are float64 numpy values on
-the host, so that merging them and deriving maps from them (the statistics,
-:mod:`skbn._whitening`, :mod:`skbn._numerics`) knows no backend.
+Every public method asks :func:`backend_for` once which backend handles its
+X, and then speaks to that backend only: it validates X and its weights,
+computes the statistics of a batch, applies the fitted maps and publishes the
+fitted attributes. :class:`NumpyBackend` (numpy arrays, lists, DataFrames,
+sparse; the blocked kernels of :mod:`skbn._numpy_stats` and
+:mod:`skbn._affine`), :class:`skbn._array_api.ArrayAPIBackend` (torch,
+CuPy, ... on their device) and :class:`skbn._dask.DaskBackend` (numpy's
+kernels chunk by chunk). Statistics come back as float64 numpy values on the
+host, so that merging and deriving (:mod:`skbn._stats`,
+:mod:`skbn._whitening`) know no backend.
 """
 
 import numpy as np
@@ -71,14 +63,11 @@ class NumpyBackend:
         refuse_non_finite(estimator, X)
 
     def output(self, X, validated, *, copy, n_columns=None):
-        """The array a map of ``validated`` (read from X) writes into.
-
-        For a diagonal map, ``validated`` itself (in place), unless it is the
-        caller's X and ``copy`` is true: then a new array of its layout, so
-        that X is read once instead of copied first. A linear map onto
-        ``n_columns`` writes into X itself only in place (``copy=False``),
-        else into a new C-ordered array.
-        """
+        """The array a map of ``validated`` (read from X) writes into:
+        ``validated`` itself, unless it is the caller's X and ``copy`` is
+        true (then a new array, so that X is read once, not copied first);
+        for a linear map onto ``n_columns``, X only in place, else a new
+        C-ordered array."""
         if sparse.issparse(validated):
             return validated
         if n_columns is not None:
@@ -107,11 +96,8 @@ class NumpyBackend:
         return values
 
     def rows(self, estimator, method, X, *, n_inputs, n_outputs, **kwargs):
-        """``method(self, X, **kwargs)``: a map of X's rows, run here.
-
-        (The Dask backend runs it lazily, chunk by chunk; ``n_inputs`` and
-        ``n_outputs`` are the widths of its input and output for it.)
-        """
+        """``method(estimator, self, X, **kwargs)``, a map of X's rows, run
+        here (Dask's, lazily by chunks of ``n_inputs`` -> ``n_outputs``)."""
         return method(estimator, self, X, **kwargs)
 
 

@@ -1,35 +1,15 @@
 """The estimator skeleton: what every skbn estimator does the same way.
 
-An skbn estimator is its statistic, its derivation and its docstrings. This
-base owns the rest:
-
-* ``fit`` forgets the statistic, then merges X into it (as one batch, or as
-  the batches ``_fit_batches`` cuts); ``partial_fit`` merges one batch. Both
-  are all-or-nothing: a call that raises leaves every attribute as it was.
-* The backend (:mod:`skbn._backend`), chosen once per public call, validates
-  X and its weights, computes the statistic of a batch and applies the maps.
-* The derived attributes are published as arrays of the fit's backend, and
-  only fitting methods write to the estimator: transforms read it.
-* :class:`BatchTransformer` transforms: validate, apply the fitted map, into
-  the output the backend picks.
-
-A subclass supplies:
-
-``_check_params()``
-    The parameters, checked (in fit, not in ``__init__``, as scikit-learn
-    does); what it returns is handed to the two methods below.
-``_accumulate(backend, X, sample_weight, state, params)``
-    The statistic with the batch merged in (``state`` is None for a first
-    batch): an immutable value of :mod:`skbn._stats`, whose class is the
-    class attribute ``_statistic``.
-``_derive(state, params)``
-    The fitted attributes, as a dict of host values. A transformer's include
-    its map, ``_shift``, ``_factor`` and ``_offset`` of
-    ``(x - shift) * factor + offset`` (None: no such step), unless it
-    overrides ``_forward`` and ``_backward``.
-
-and where needed ``_fit_options(weighted)`` (how a fitting batch is
-validated) and ``_fit_batches(n_samples, params)``.
+An estimator is its statistic, its derivation and its docstrings: it supplies
+``_statistic`` (a class of :mod:`skbn._stats`), ``_check_params()``,
+``_accumulate(backend, X, sample_weight, state, params)`` (the batch's
+statistic merged into ``state``, None at first) and ``_derive(state, params)``
+(the fitted attributes; a transformer's include its map ``_shift``,
+``_factor``, ``_offset`` unless it overrides ``_forward`` and ``_backward``).
+The base owns the rest: ``fit`` = forget + merge, ``partial_fit``, rollback,
+the backend chosen once per call (:mod:`skbn._backend`), validation,
+publishing, transforms and persistence. Only fitting methods write to an
+estimator. See the developer guide (docs/developer.rst).
 """
 
 import numpy as np

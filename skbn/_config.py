@@ -1,9 +1,7 @@
-"""skbn's settings: how many threads it may use.
+"""skbn's settings (how many threads it may use), and the BLAS thread limit.
 
-The settings are the calling thread's own, as scikit-learn's are: each thread
-starts with the defaults, and a thread started inside :func:`config_context`
-(or after :func:`set_config`) does not inherit the setting of the thread that
-started it.
+The settings are the calling thread's own, as scikit-learn's are: a thread
+starts with the defaults, whatever the thread that started it had set.
 """
 
 import numbers
@@ -30,10 +28,9 @@ _UNCHANGED = _Unchanged()
 
 def _settings():
     # The calling thread's settings, made from the defaults on first use.
-    settings = getattr(_local, "settings", None)
-    if settings is None:
-        settings = _local.settings = dict(_DEFAULTS)
-    return settings
+    if not hasattr(_local, "settings"):
+        _local.settings = dict(_DEFAULTS)
+    return _local.settings
 
 
 def get_config():
@@ -42,9 +39,7 @@ def get_config():
     Returns
     -------
     config : dict
-        ``{"n_threads": ...}``: the number of threads skbn may use, or None
-        for the default (see :func:`set_config`). A copy: changing it changes
-        nothing.
+        A copy of ``{"n_threads": ...}`` (see :func:`set_config`).
 
     Examples
     --------

@@ -1,14 +1,10 @@
 """The backend of Dask arrays: numpy's statistics, chunk by chunk on a cluster.
 
-A fit is a merge of statistics, so a fit of a dask array is the statistics of
-each row chunk, computed where the chunk lives, merged pairwise in a tree by
-the same ``merge`` that ``partial_fit`` uses, and brought back with one
-compute. Transforms are maps of rows: of a dask array they return a lazy dask
-array, each chunk mapped by the numpy method when it is computed.
-
-Dask is optional: nothing here imports it until a dask array is given (and
-then it is installed), and :func:`is_dask_array` recognises one by its type's
-name alone.
+A fit computes each row chunk's statistic where the chunk lives, merges them
+pairwise in a tree with the ``merge`` that ``partial_fit`` uses, and brings
+the result back with one compute; a transform returns a lazy array, each
+chunk mapped by the numpy backend. Nothing here imports dask until a dask
+array is given.
 """
 
 import copy

@@ -1,13 +1,10 @@
-"""The statistics kernels of numpy arrays: blocked, threaded, float64.
+"""The numpy backend's statistics kernels: blocked, threaded, float64.
 
-What the numpy backend (:mod:`skbn._backend`) computes for a batch: the
-moments, extrema and scatter of :mod:`skbn._stats`, each from blocks of rows
-small enough to stay in cache while every pass a block needs runs over it,
-the blocks shared among threads (:mod:`skbn._blocks`) and merged pairwise.
-A Dask fit runs these same kernels on each chunk.
-
-All accumulation happens in float64, whatever the input dtype: float32 sums
-lose digits long before the data does (numpy issue 9393, scikit-learn #12333).
+Moments, extrema and scatter (:mod:`skbn._stats`) of a batch, each from
+blocks of rows small enough to stay in cache for every pass a block needs,
+shared among threads (:mod:`skbn._blocks`) and merged pairwise; a Dask fit
+runs them on each chunk. All accumulation is in float64, whatever the input
+dtype: float32 sums lose digits long before the data does.
 """
 
 import functools

@@ -324,27 +324,13 @@ def safe_divide(numerator, denominator, where=None, fill=0.0):
 class RunningMoments(Statistic):
     """What a z-score needs: exact moments, and the mean and variance used.
 
-    Without momentum the mean and variance are those of every value seen
-    (``moments``); with it, BatchNorm's running averages of the batches'
-    (:func:`exponential_moving_update`), the exact moments kept beside them.
-    BatchStandardizer and ZScoreOutlierDetector both keep one.
-
-    Attributes
-    ----------
-    moments : Moments
-        Of every value seen.
-    mean, var : ndarray of shape (n_features,)
-        What the z-score subtracts and divides by (its square root).
-    std : ndarray of shape (n_features,) or None
-        The exact standard deviation, where known (without momentum): exact
-        also where ``var`` left float64's range.
-    n_batches : int
-        Number of batches merged.
-    weighted : bool
-        Whether some batch came with sample weights.
-    batch : Moments or None
-        The last batch's moments (not kept by estimators): what BatchNorm's
-        training pass standardizes by.
+    Without momentum the ``mean`` and ``var`` are those of the exact
+    ``moments`` of every value seen (``std`` too, exact also where ``var``
+    left float64's range); with it, BatchNorm's running averages of the
+    batches' (:func:`exponential_moving_update`, ``std`` None). Also:
+    ``n_batches``, whether some batch was ``weighted``, and the last
+    ``batch``'s moments (what BatchNorm's training pass standardizes by; not
+    persisted). BatchStandardizer and ZScoreOutlierDetector both keep one.
     """
 
     moments: Moments

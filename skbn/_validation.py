@@ -208,30 +208,20 @@ def validate_batch(
 ):
     """Validate a batch of X for fitting or transforming.
 
-    Returns a 2-D float64 or float32 array (int and bool become float64) that
-    contains no infinity, and no NaN unless ``allow_nan``. CSR/CSC matrices
-    pass when ``accept_sparse`` is True; a string there says why they
-    cannot, in the error.
+    Returns a 2-D float64 or float32 array (int and bool become float64)
+    without infinity, and without NaN unless ``allow_nan``; strings, bytes,
+    dates and durations are refused by name. CSR/CSC matrices pass when
+    ``accept_sparse`` is True (a string there: why they cannot).
 
-    ``copy=None``: the result is only read. ``copy=True`` or ``False``: it is
-    to be transformed, into the array the backend's ``output`` picks; with
-    ``copy=False`` the result is writeable, and is X itself when X is a
-    writeable float64 or float32 ndarray. Any other X (a DataFrame, a list,
-    a read-only or an int array) is never written to: the result is then
-    memory of its own.
-
-    Strings, bytes, dates and durations are refused with a ValueError that
-    says so, even where numpy could make floats of them; a float32 polars
-    frame stays float32, as a float32 ndarray or pandas frame does.
+    ``copy=None``: the result is only read. ``copy=False``: it is writeable,
+    and X itself only for a writeable float ndarray; any other X (a
+    DataFrame, a list, a read-only or int array) is never written to.
 
     ``finite_checked_by_caller``: a plain float array skips the finiteness
-    pass, because the caller's own pass over X (the statistics of a fit)
-    refuses what is not allowed as scikit-learn would; see
-    :func:`skbn._numpy_stats.refuse_infinity` and :func:`refuse_non_finite`.
-
-    ``inverse_of``: X is the input of ``inverse_transform``, transformed data
-    of that many columns; it carries the output feature names, not the
-    input ones, so only the number of columns is checked.
+    pass; the caller's own pass (the statistics of a fit, the map of a
+    copying transform) refuses what scikit-learn would. ``inverse_of``: X is
+    transformed data of that many columns, for ``inverse_transform``: its
+    feature names are the output's, so only the width is checked.
     """
     inverse = inverse_of is not None
     if inverse:
