@@ -71,7 +71,8 @@ class NumpyBackend:
         if sparse.issparse(validated):
             return validated
         if n_columns is not None:
-            if not copy and validated is X and X.shape[1] == n_columns:
+            in_place = not copy and validated is X and X.flags.writeable
+            if in_place and X.shape[1] == n_columns:
                 return X
             return np.empty((validated.shape[0], n_columns), dtype=validated.dtype)
         return np.empty_like(validated) if copy and validated is X else validated

@@ -228,11 +228,7 @@ class ZScoreOutlierDetector(OutlierMixin, BatchEstimator):
     def _derive(self, state, threshold):
         scale = state.scale(0.0)
         return {
-            "mean_": state.mean,
-            "var_": state.var,
-            "scale_": scale,
-            "n_samples_seen_": state.n_samples_seen,
-            "n_batches_seen_": state.n_batches,
+            **state.attributes(scale),
             "offset_": -threshold,
             "_factor": 1.0 / scale,
         }

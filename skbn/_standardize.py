@@ -343,14 +343,7 @@ class BatchStandardizer(OneToOneFeatureMixin, BatchTransformer):
 
     def _derive(self, state, params):
         scale = state.scale(self.eps) if self.with_std else np.ones_like(state.var)
-        return {
-            "mean_": state.mean,
-            "var_": state.var,
-            "scale_": scale,
-            "n_samples_seen_": state.n_samples_seen,
-            "n_batches_seen_": state.n_batches,
-            **self._map(state.mean, scale),
-        }
+        return {**state.attributes(scale), **self._map(state.mean, scale)}
 
     def _map(self, mean, scale):
         """The affine map ``(x - mean) * gamma / scale + beta`` as the

@@ -383,6 +383,17 @@ class RunningMoments(Statistic):
             batch=batch,
         )
 
+    def attributes(self, scale):
+        """The fitted attributes of an estimator that keeps these moments,
+        dividing by ``scale``."""
+        return {
+            "mean_": self.mean,
+            "var_": self.var,
+            "scale_": scale,
+            "n_samples_seen_": self.n_samples_seen,
+            "n_batches_seen_": self.n_batches,
+        }
+
     def scale(self, eps):
         """``sqrt(var + eps)``, 1 for a constant feature (see skbn._numerics)."""
         return scale_from_variance(self.var, self.mean, eps, std=self.std)

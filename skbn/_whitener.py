@@ -378,7 +378,9 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
         super().__setstate__(state)
 
     def _forward(self, backend, X, copy):
-        X_valid = backend.validate(self, X, reset=False, allow_nan=False, copy=copy)
+        # Read only: the map writes into a new array, or in place into X
+        # itself (see the backend's output), never into a copy of X.
+        X_valid = backend.validate(self, X, reset=False, allow_nan=False)
         return backend.linear(
             X_valid,
             before=self.mean_,
@@ -389,12 +391,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
 
     def _backward(self, backend, X, copy):
         X_valid = backend.validate(
-            self,
-            X,
-            reset=False,
-            copy=copy,
-            inverse_of=self.n_components_,
-            allow_nan=False,
+            self, X, reset=False, inverse_of=self.n_components_, allow_nan=False
         )
         return backend.linear(
             X_valid,

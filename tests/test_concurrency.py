@@ -50,6 +50,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skbn import BatchStandardizer, MinMaxNormalizer, SVDWhitener, ZScoreOutlierDetector
 from skbn._whitening import METHODS
+from tests.helpers import FITTED_ARRAYS, FITTED_NUMBERS
 
 N_THREADS = 8
 N_CALLS = 50  # per thread, each with an input of its own
@@ -99,29 +100,8 @@ ESTIMATORS = {
 # The documented fitted attributes (DESIGN.md), and those of them that are
 # arrays: in the fit's namespace and on its device.
 ATTRIBUTES = {
-    BatchStandardizer: (
-        ("mean_", "var_", "scale_"),
-        ("n_features_in_", "n_samples_seen_", "n_batches_seen_"),
-    ),
-    MinMaxNormalizer: (
-        ("data_min_", "data_max_", "data_range_", "scale_", "min_"),
-        ("n_features_in_", "n_samples_seen_"),
-    ),
-    SVDWhitener: (
-        (
-            "mean_",
-            "covariance_",
-            "whitening_matrix_",
-            "dewhitening_matrix_",
-            "components_",
-            "explained_variance_",
-        ),
-        ("n_features_in_", "n_components_", "n_samples_seen_"),
-    ),
-    ZScoreOutlierDetector: (
-        ("mean_", "var_", "scale_"),
-        ("n_features_in_", "n_samples_seen_", "n_batches_seen_", "offset_"),
-    ),
+    cls: (FITTED_ARRAYS[cls], ("n_features_in_", *FITTED_NUMBERS[cls]))
+    for cls in FITTED_ARRAYS
 }
 
 
