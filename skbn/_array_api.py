@@ -15,7 +15,7 @@ from sklearn import get_config
 from sklearn.utils import assert_all_finite
 
 from ._dask import is_dask_array
-from ._stats import Extrema, Moments, Scatter
+from ._stats import Extrema, Factor, Moments, Scatter, upper_factor
 from ._validation import check_shape, check_weights
 
 
@@ -305,6 +305,40 @@ class ArrayAPIBackend:
         matrix = (product + product.T) / 2.0 - np.outer(column_sum, column_sum) / weight
         mean = (center - origin) + column_sum / weight
         return Scatter(weight, mean, matrix / weight, origin)
+
+    def factor(self, X, sample_weight, origin=None):
+        """Weight, mean (from ``origin``) and triangular factor, on the host.
+
+        The R of the namespace's ``linalg.qr`` (Householder's) of the rows
+        centred on their mean (the corrected two-pass mean), each times the
+        square root of its weight, on the device.
+        """
+        xp = self.xp
+        n_features = X.shape[1]
+        origin = self._complete_origin(X, sample_weight, origin)
+        weight = X.shape[0] if sample_weight is None else self.total(sample_weight)
+        if weight == 0:
+            zeros = np.zeros(n_features)
+            return Factor(0.0, zeros, np.zeros((n_features, n_features)), origin)
+        weights = None if sample_weight is None else sample_weight[:, None]
+
+        def mean_of(rows):
+            return xp.sum(rows if weights is None else weights * rows, axis=0) / weight
+
+        deviation = X - self.parameter(origin, self.dtype)
+        center = mean_of(deviation)
+        centred = deviation - center
+        residual = mean_of(centred)
+        centred = centred - residual
+        if weights is not None:
+            centred = centred * xp.sqrt(weights)
+        upper = to_numpy(xp.linalg.qr(centred)[1]).astype(np.float64)
+        return Factor(
+            weight,
+            to_numpy(center + residual).astype(np.float64),
+            upper_factor(upper / math.sqrt(weight)),
+            origin,
+        )
 
     def _sum_and_product(self, X, center, sample_weight):
         # In the accumulation dtype: float32 minus float64 is float64.

@@ -58,6 +58,10 @@ class NumpyBackend:
         """:class:`skbn._stats.Scatter` of X, measured from ``origin``."""
         return _numpy_stats.scatter(X, sample_weight, origin)
 
+    def factor(self, X, sample_weight=None, origin=None):
+        """:class:`skbn._stats.Factor` of X, measured from ``origin``."""
+        return _numpy_stats.factor(X, sample_weight, origin)
+
     def refuse_non_finite(self, estimator, X):
         """Raise the error for what made a statistic of X non-finite."""
         refuse_non_finite(estimator, X)

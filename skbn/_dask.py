@@ -106,6 +106,9 @@ class DaskBackend:
     def scatter(self, X, sample_weight, origin=None):
         return from_chunks(NUMPY.scatter, X, sample_weight, origin)
 
+    def factor(self, X, sample_weight, origin=None):
+        return from_chunks(NUMPY.factor, X, sample_weight, origin)
+
     def refuse_non_finite(self, estimator, X, allow_nan=False):
         """Raise scikit-learn's error for a NaN (unless allowed) or an
         infinity in X, all of whose chunks are computed and checked; if there

@@ -71,16 +71,42 @@ def scale_from_variance(var, mean, eps, std=None):
     return np.where(is_constant(std, mean), 1.0, std)
 
 
-def null_directions(values, eps=0.0):
+def null_directions(values, eps=0.0, level=None):
     """Directions whose eigenvalue (plus ``eps``) is zero up to rounding.
 
     ``values`` are the decreasing eigenvalues of an equilibrated matrix,
-    computed to within about ``n * u * values[0]``; an ``eps`` above that
-    lifts every direction out of the null space.
+    known to within ``level * values[0]``: by default ``n * u``, what an
+    eigensolver gives from the matrix itself; :func:`factor_level` where
+    they are the squared singular values of its triangular factor. An
+    ``eps`` above that lifts every direction out of the null space.
     """
     if values.size == 0:
         return np.zeros(0, dtype=bool)
-    return values + eps <= values.size * EPS * values[0]
+    if level is None:
+        level = values.size * EPS
+    return values + eps <= level * values[0]
+
+
+def factor_level(singular, relative_magnitude):
+    """The ``level`` of :func:`null_directions` for eigenvalues that are the
+    squares of ``singular``, the decreasing singular values of the
+    equilibrated triangular factor of the data (columns of unit norm).
+
+    Two roundings bound what such a singular value can tell: the
+    factorization's (backward stable, about ``n * u * singular[0]``) and
+    the data's own, each value rounded to within ``u`` times its magnitude:
+    in equilibrated units a matrix of norm at most ``u * norm(|mean| /
+    std)`` (``relative_magnitude``, the non-constant features'), taken
+    ``CONSTANT_ULPS`` times as for a constant feature. A direction below
+    their sum is rounding noise: far from zero, that is well above ``n * u``.
+    """
+    if singular.size == 0 or singular[0] == 0:
+        return singular.size * EPS
+    bound = EPS * (
+        singular.size * singular[0]
+        + CONSTANT_ULPS * float(np.linalg.norm(relative_magnitude))
+    )
+    return (bound / singular[0]) ** 2
 
 
 def power_of_two(values):

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 from scipy import sparse
+from scipy.linalg import blas, lapack
 from sklearn.utils import assert_all_finite
 
 from ._blocks import (
@@ -26,7 +27,15 @@ from ._blocks import (
     wide_view,
 )
 from ._numerics import SAFE_SMALL, power_of_two
-from ._stats import Extrema, Moments, Scatter, merge_pairwise, safe_divide
+from ._stats import (
+    Extrema,
+    Factor,
+    Moments,
+    Scatter,
+    merge_pairwise,
+    safe_divide,
+    upper_factor,
+)
 
 # Scatter blocks are taller: a block costs rows * n_features**2 in a matrix
 # product, which BLAS runs fast only on tall blocks, and a merge n_features**2.
@@ -36,6 +45,15 @@ from ._stats import Extrema, Moments, Scatter, merge_pairwise, safe_divide
 _BLOCKS_PER_SCATTER_BLOCK = 4
 _TALL_SCATTER_BATCH = 4
 _MIN_SCATTER_ROWS = 2048
+# Cholesky-QR's factor is taken once the (equilibrated) factor of its last
+# pass has a condition number of at most this (LAPACK's 1-norm estimate):
+# the rounding of the Gram matrix then costs the smallest singular values
+# at most about this factor in accuracy, against a Householder QR's.
+_SETTLED_CONDITION = 8.0
+# Beyond this condition number of the first pass's factor, the rows it
+# maps are too far from orthogonal (their Gram matrix has lost about u *
+# condition**2 of its unit eigenvalues) for a second pass to settle them.
+_REPAIRABLE_CONDITION = 1e6
 
 
 def moments(X, sample_weight=None, origin=None):
@@ -152,6 +170,132 @@ def _scatter_about(X, sample_weight, origin):
                 blocks_per_task=blocks_per_task,
             )
         )
+
+
+def factor(X, sample_weight=None, origin=None):
+    """:class:`skbn._stats.Factor` of a dense 2-D batch without missing values.
+
+    Cholesky-QR, which runs at the speed of matrix products, as many times
+    as the data need and no more. The first pass is :func:`scatter`'s (its
+    mean, and the Cholesky factor of its covariance); where that factor is
+    ill-conditioned, a second pass takes the Cholesky factor of the Gram
+    matrix of the centred rows through the first factor, which are nearly
+    orthonormal, and multiplies the two (Cholesky-QR2: as accurate as a
+    Householder QR). Data too ill-conditioned for that (or singular) take
+    Householder QR by blocks of rows, merged pairwise. Every decision is
+    taken on the equilibrated factor, so units do not change it.
+    """
+    n_features = X.shape[1]
+    unit, weight = 1.0, sample_weight
+    if sample_weight is not None and sample_weight.size:
+        unit = power_of_two(sample_weight.max())
+        weight = sample_weight / unit
+    origin = complete_origin(X, weight, origin)
+    found = _scatter_about(X, weight, origin)
+    if not np.isfinite(found.covariance).all():  # the caller refuses the batch
+        upper = np.full((n_features, n_features), np.nan)
+        return Factor(found.weight * unit, found.mean, upper, origin)
+    mean, upper = found.mean, None
+    if found.weight > 0:
+        upper, condition = _cholesky_factor(found.covariance)
+        if condition > _REPAIRABLE_CONDITION:
+            upper = None
+        elif condition > _SETTLED_CONDITION:
+            mean, upper = _second_pass(X, weight, found, upper)
+        if upper is None:
+            upper = _householder_factor(X, weight, found.full_mean)
+    else:
+        upper = np.zeros((n_features, n_features))
+    return Factor(found.weight * unit, mean, upper, origin)
+
+
+def _cholesky_factor(covariance):
+    """Upper triangular ``R`` with ``R' R = covariance`` and the condition
+    number of its equilibrated form (columns of unit norm); ``(None, inf)``
+    where the covariance is not numerically positive definite."""
+    std = np.sqrt(np.diagonal(covariance))
+    if not std.min() > 0:
+        return None, math.inf
+    upper, info = lapack.dpotrf(covariance / np.outer(std, std), lower=0, clean=1)
+    if info:
+        return None, math.inf
+    reciprocal, _ = lapack.dtrcon(upper, norm="1", uplo="U", diag="N")
+    return upper * std, (1.0 / reciprocal if reciprocal > 0 else math.inf)
+
+
+def _second_pass(X, sample_weight, found, upper):
+    """Cholesky-QR's second pass: the mean (from ``found``'s origin) and
+    factor of X from the centred rows through ``upper``, or ``(mean, None)``
+    where they did not come out nearly orthonormal."""
+    center = found.full_mean
+    n_rows, blocks_per_task = scatter_blocking(X)
+
+    def gram_of(blocks):
+        sums, gram = 0.0, 0.0
+        for rows in blocks:
+            weight = None if sample_weight is None else sample_weight[rows]
+            block_sums, block_gram = _gram_through(X[rows], weight, center, upper)
+            sums, gram = sums + block_sums, gram + block_gram
+        return sums, gram
+
+    parts = map_row_blocks(
+        gram_of, X.shape[0], n_rows, calls_blas=True, blocks_per_task=blocks_per_task
+    )
+    sums = sum(part[0] for part in parts) / found.weight
+    gram = sum(part[1] for part in parts) / found.weight
+    step, condition = _cholesky_factor(gram - np.outer(sums, sums))
+    if condition > _SETTLED_CONDITION:
+        return found.mean, None
+    # The rows' mean through the first factor is rounding; back in the
+    # data's coordinates it refines the first pass's mean.
+    return found.mean + sums @ upper, step @ upper
+
+
+def _gram_through(block, sample_weight, center, upper):
+    """Column sums and Gram matrix of ``Y = (block - center) @ inv(upper)``,
+    each row weighted; Y from a triangular solve, whose rows are backward
+    stable (an explicit inverse would not be)."""
+    n_rows, n_features = block.shape
+    deviation = scratch(n_features, n_rows).T  # Fortran order: solved in place
+    np.subtract(block, center, out=deviation, dtype=np.float64)
+    Y = blas.dtrsm(1.0, upper, deviation, side=1, lower=0, overwrite_b=1)
+    if sample_weight is None:
+        return Y.sum(axis=0), Y.T @ Y
+    weighted = Y * sample_weight[:, None]
+    return sample_weight @ Y, weighted.T @ Y
+
+
+def _householder_factor(X, sample_weight, center):
+    """The factor of the rows about ``center``, by Householder QR of blocks
+    of rows (each scaled by the square root of its weight), merged pairwise."""
+    n_rows, blocks_per_task = scatter_blocking(X)
+
+    def factor_of(blocks):
+        return merge_pairwise(
+            _block_factor(
+                X[rows], None if sample_weight is None else sample_weight[rows], center
+            )
+            for rows in blocks
+        )
+
+    parts = map_row_blocks(
+        factor_of, X.shape[0], n_rows, calls_blas=True, blocks_per_task=blocks_per_task
+    )
+    return merge_pairwise(parts).factor
+
+
+def _block_factor(block, sample_weight, center):
+    """A block's factor about ``center`` (its mean, as far as merging
+    blocks about one center goes: 0)."""
+    n_features = block.shape[1]
+    deviation = np.subtract(block, center, dtype=np.float64)
+    weight = block.shape[0] if sample_weight is None else float(sample_weight.sum())
+    if weight == 0:
+        return Factor(0.0, np.zeros(n_features), np.zeros((n_features, n_features)))
+    if sample_weight is not None:
+        deviation *= np.sqrt(sample_weight)[:, None]
+    upper = upper_factor(deviation / math.sqrt(weight))
+    return Factor(weight, np.zeros(n_features), upper)
 
 
 def scatter_blocking(X):

@@ -13,6 +13,7 @@ An estimator keeps its statistic as a plain dict (``as_dict``), so that
 persisting it (skops) asks to trust nothing but the estimator's class.
 """
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -203,8 +204,45 @@ class Extrema(Statistic):
         )
 
 
+class SecondMoments(Statistic):
+    """Weighted mean and centred second moments of complete rows: as a
+    covariance (:class:`Scatter`) or as its triangular factor
+    (:class:`Factor`). Both keep their mean about an ``origin`` near the
+    data, as :class:`Moments` does, and only ratios of weights."""
+
+    @classmethod
+    def from_dict(cls, state):
+        return (Factor if "factor" in state else Scatter)(**state)
+
+    def about(self, origin):
+        """The same statistic with the mean measured from ``origin``."""
+        return replace(self, mean=self.mean + (self.origin - origin), origin=origin)
+
+    @property
+    def full_mean(self):
+        """The mean itself, origin included."""
+        return self.origin + self.mean
+
+    @property
+    def matrix(self):
+        """Centred scatter matrix ``sum(w * outer(x - mean, x - mean))``."""
+        return self.covariance * self.weight
+
+    def _merged(self, other):
+        """What merging ``other`` in makes of the weight and the mean
+        (Chan, Golub & LeVeque 1983): ``(weight, share, delta, mean)``, with
+        ``share`` the other's part of the weight and ``delta`` the step
+        between the means; both about this origin."""
+        if not _same(self.origin, other.origin):
+            other = other.about(self.origin)
+        weight = self.weight + other.weight
+        share = other.weight / weight
+        delta = other.mean - self.mean
+        return other, weight, share, delta, self.mean + delta * share
+
+
 @dataclass(frozen=True)
-class Scatter(Statistic):
+class Scatter(SecondMoments):
     """Weighted mean and covariance of complete rows.
 
     The covariance is kept normalized by the total weight, so that only
@@ -228,26 +266,18 @@ class Scatter(Statistic):
     covariance: np.ndarray
     origin: np.ndarray | float = 0.0
 
-    def about(self, origin):
-        """The same scatter with the mean measured from ``origin``."""
-        return replace(self, mean=self.mean + (self.origin - origin), origin=origin)
-
     def merge(self, other):
-        """Scatter of the union of two batches (Chan, Golub & LeVeque 1983)."""
+        """Scatter of the union of two batches."""
         if other.weight == 0:
             return self
         if self.weight == 0:
             return other
-        if not _same(self.origin, other.origin):
-            other = other.about(self.origin)
-        weight = self.weight + other.weight
-        share = other.weight / weight
-        delta = other.mean - self.mean
+        other, weight, share, delta, mean = self._merged(other)
         # outer(delta, delta) is exactly symmetric; scaling one factor
         # before the product would round the two triangles differently.
         return Scatter(
             weight=weight,
-            mean=self.mean + delta * share,
+            mean=mean,
             covariance=(1.0 - share) * self.covariance
             + share * other.covariance
             + np.outer(delta, delta) * ((1.0 - share) * share),
@@ -255,14 +285,79 @@ class Scatter(Statistic):
         )
 
     @property
-    def matrix(self):
-        """Centred scatter matrix ``sum(w * outer(x - mean, x - mean))``."""
-        return self.covariance * self.weight
+    def variance(self):
+        """The diagonal of the covariance."""
+        return np.diagonal(self.covariance)
+
+
+@dataclass(frozen=True)
+class Factor(SecondMoments):
+    """Weighted mean and the triangular factor of the centred rows.
+
+    ``factor`` is the R of a QR decomposition of the centred rows, each
+    scaled by the square root of its weight, divided by the square root of
+    the total weight: ``factor.T @ factor`` is the covariance, which is
+    never formed to derive anything from it. An SVD of the factor loses
+    about half the digits an eigendecomposition of the covariance loses
+    (whose condition number is the factor's squared).
+
+    Attributes
+    ----------
+    weight : float
+        Sum of the weights of the rows; with unit weights, their number.
+    mean : ndarray of shape (n_features,)
+        Weighted mean of the rows, measured from ``origin``.
+    factor : ndarray of shape (n_features, n_features)
+        Upper triangular, with a diagonal >= 0 (the Cholesky factor of the
+        covariance, where that is positive definite).
+    origin : ndarray of shape (n_features,) or float
+        The point the mean is measured from.
+    """
+
+    weight: float
+    mean: np.ndarray
+    factor: np.ndarray
+    origin: np.ndarray | float = 0.0
+
+    def merge(self, other):
+        """Factor of the union of two batches: the R of the two factors
+        stacked on the step between their means, each row weighted as in
+        :meth:`Scatter.merge`."""
+        if other.weight == 0:
+            return self
+        if self.weight == 0:
+            return other
+        other, weight, share, delta, mean = self._merged(other)
+        stacked = np.vstack(
+            [
+                math.sqrt(1.0 - share) * self.factor,
+                math.sqrt(share) * other.factor,
+                math.sqrt((1.0 - share) * share) * delta[None, :],
+            ]
+        )
+        return Factor(weight, mean, upper_factor(stacked), self.origin)
 
     @property
-    def full_mean(self):
-        """The mean itself, origin included."""
-        return self.origin + self.mean
+    def covariance(self):
+        """``factor.T @ factor``, for users (nothing is derived from it)."""
+        return self.factor.T @ self.factor
+
+    @property
+    def variance(self):
+        """The diagonal of the covariance: the squared column norms."""
+        return np.einsum("ij,ij->j", self.factor, self.factor)
+
+
+def upper_factor(rows):
+    """The R of a QR decomposition of ``rows`` (Householder's, backward
+    stable), as a square upper triangular matrix with a diagonal >= 0: for
+    a matrix of full column rank, the Cholesky factor of ``rows.T @ rows``."""
+    n_features = rows.shape[1]
+    found = np.linalg.qr(rows, mode="r")
+    upper = np.zeros((n_features, n_features))
+    upper[: found.shape[0]] = found
+    signs = np.where(np.diagonal(upper) < 0, -1.0, 1.0)
+    return upper * signs[:, None]
 
 
 def merge_pairwise(parts):

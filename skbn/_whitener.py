@@ -8,10 +8,11 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, OneToOneFeatureMixin
 from ._backend import backend_of
 from ._base import BatchTransformer
 from ._numerics import check_spread_in_range
-from ._stats import Scatter
+from ._stats import Factor, SecondMoments
 from ._validation import check_bool, check_int, check_real
 from ._whitening import METHODS, whitening
 
+_SOLVERS = ("covariance", "qr")
 # The attributes derived from the statistics, lazily after partial_fit.
 _DERIVED = (
     "whitening_matrix_",
@@ -228,12 +229,21 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
     (500, 1)
     """
 
-    _statistic = Scatter
+    _statistic = SecondMoments
 
-    def __init__(self, *, method="zca", n_components=None, eps=0.0, copy=True):
+    def __init__(
+        self,
+        *,
+        method="zca",
+        n_components=None,
+        eps=0.0,
+        solver="covariance",
+        copy=True,
+    ):
         self.method = method
         self.n_components = n_components
         self.eps = eps
+        self.solver = solver
         self.copy = copy
 
     def _finish_fit(self):
@@ -287,6 +297,11 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
         if self.n_components is not None:
             check_int(self.n_components, "n_components", low=1)
         check_real(self.eps, "eps", low=0.0)
+        if not isinstance(self.solver, str) or self.solver not in _SOLVERS:
+            raise ValueError(
+                f"solver must be one of {', '.join(map(repr, _SOLVERS))}; "
+                f"got {self.solver!r}."
+            )
         check_bool(self.copy, "copy")
         return method
 
@@ -328,29 +343,37 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
         self._check_n_components(X.shape[1], method)
         # As in BatchStandardizer: statistics kept about a fixed point near
         # the data keep every digit of their means across merges.
-        batch = backend.scatter(
-            X, sample_weight, None if state is None else state.origin
-        )
-        if not np.isfinite(batch.covariance).all():
+        qr = self.solver == "qr"
+        if state is not None and isinstance(state, Factor) != qr:
+            kept = "qr" if isinstance(state, Factor) else "covariance"
+            raise ValueError(
+                f"partial_fit continues a fit made with solver={kept!r}, whose "
+                f"statistics solver={self.solver!r} cannot merge; call fit to "
+                "start afresh."
+            )
+        statistic = backend.factor if qr else backend.scatter
+        batch = statistic(X, sample_weight, None if state is None else state.origin)
+        if not np.isfinite(batch.variance).all():
             # A NaN or infinity in X makes the scatter non-finite: X is read
             # once for both.
             backend.refuse_non_finite(self, X)
         check_spread_in_range(
-            np.diag(batch.covariance),
+            batch.variance,
             lambda columns: backend.extrema(X[:, columns], sample_weight),
             type(self).__name__,
         )
         return batch if state is None else state.merge(batch)
 
-    def _derive(self, scatter, method):
+    def _derive(self, statistics, method):
         for name in _DERIVED:  # the map of the earlier state, if fit derived it
             vars(self).pop(name, None)
+        n_features = statistics.mean.shape[0]
         return {
-            "mean_": scatter.full_mean,
-            "covariance_": scatter.covariance,
-            "n_components_": self._check_n_components(scatter.mean.shape[0], method),
+            "mean_": statistics.full_mean,
+            "covariance_": statistics.covariance,
+            "n_components_": self._check_n_components(n_features, method),
             # An int until weights come: the number of rows.
-            "n_samples_seen_": scatter.weight,
+            "n_samples_seen_": statistics.weight,
             "_derivation": _Derivation(),
         }
 
@@ -432,6 +455,7 @@ def _derived(whitener):
         whitener.eps,
         mean=statistics.full_mean,
         n_samples=n_samples if isinstance(n_samples, int) else None,
+        factor=statistics.factor if isinstance(statistics, Factor) else None,
     )
     derived = (maps.matrix, maps.inverse, maps.components, maps.explained_variance)
     return backend_of(whitener.mean_).publish(dict(zip(_DERIVED, derived, strict=True)))

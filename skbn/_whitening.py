@@ -25,6 +25,7 @@ is made positive instead.
 """
 
 import inspect
+import math
 import os
 import warnings
 from contextlib import nullcontext
@@ -35,7 +36,8 @@ import sklearn
 from scipy import linalg
 
 from ._config import one_blas_thread
-from ._numerics import EPS, is_constant, null_directions
+from ._numerics import EPS, factor_level, is_constant, null_directions
+from ._stats import upper_factor
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,9 @@ class Whitening:
     explained_variance: np.ndarray  # their eigenvalues, decreasing
 
 
-def whitening(covariance, method, n_components, eps, *, mean, n_samples=None):
+def whitening(
+    covariance, method, n_components, eps, *, mean, n_samples=None, factor=None
+):
     """The whitening map of ``method`` (a :class:`Method`) for a population
     covariance.
 
@@ -94,6 +98,12 @@ def whitening(covariance, method, n_components, eps, *, mean, n_samples=None):
     as output columns for ``pca``/``pca_cor``, as the directions a square
     (truncated) map acts on for ``zca``/``zca_cor``. ``eps`` is added to the
     eigenvalues (to the covariance's diagonal for ``cholesky``).
+
+    ``factor``, when given, is an upper triangular ``R`` with ``R' R =
+    covariance`` (:class:`skbn._stats.Factor`): every decomposition is then
+    taken from it (singular values, not eigenvalues of its square), which
+    keeps twice the digits; else from the covariance, with a warning where
+    it is too ill-conditioned to keep ``_FEW_DIGITS`` of them.
 
     Every decision is taken on the equilibrated problem, each feature
     divided by its standard deviation, so that units never change it: which
@@ -109,26 +119,38 @@ def whitening(covariance, method, n_components, eps, *, mean, n_samples=None):
         if n_features < _THREADED_DECOMPOSITION_FEATURES
         else nullcontext()
     ):
-        return _whitening(covariance, method, n_components, eps, mean, n_samples)
+        return _whitening(
+            covariance, factor, method, n_components, eps, mean, n_samples
+        )
 
 
-def _whitening(covariance, method, n_components, eps, mean, n_samples):
+def _whitening(covariance, factor, method, n_components, eps, mean, n_samples):
     n_features = covariance.shape[0]
     k = n_features if n_components is None else n_components
     std = np.sqrt(np.maximum(np.diag(covariance), 0.0))
     constant = is_constant(std, mean)
     cause = _cause(n_samples, n_features, constant)
+    scale = np.where(constant, 1.0, std)
+    source = (
+        _FromCovariance(covariance, scale, constant)
+        if factor is None
+        else _FromFactor(factor, scale, constant, mean)
+    )
     if method.correlation:
-        scale = np.where(constant, 1.0, std)
-        values, vectors = _eigh_decreasing(_equilibrated(covariance, scale, constant))
-        null = null_directions(values, eps)
+        values, vectors, level = source.correlation()
+        null = null_directions(values, eps, level)
+        correlation = values, null
     else:
         scale = np.ones(n_features)
-        values, vectors, null = _covariance_eigen(covariance, std, constant, eps)
+        values, vectors, null, correlation = _covariance_eigen(
+            source, std, constant, eps
+        )
+    if correlation is not None and eps == 0:  # (eps > 0 bounds the map)
+        source.check_digits(*correlation, k, raising=method.full_rank_only)
     if method.full_rank_only:
-        matrix, inverse = _cholesky(covariance, eps, null, cause)
+        matrix, inverse = _cholesky(source, eps, null, cause)
     else:
-        _warn_null(null[:k], n_features, eps, cause)
+        _warn_null(null[:k], n_features, eps, cause, source)
         shifted = values[:k] + eps
         with np.errstate(divide="ignore"):
             inv_sqrt = np.where(null[:k], 0.0, 1.0 / np.sqrt(shifted))
@@ -149,6 +171,111 @@ def _whitening(covariance, method, n_components, eps, mean, n_samples):
     )
 
 
+# Fewer significant digits than this left in the smallest whitened
+# eigenvalue of a covariance (whitened output accurate to worse than 1e-6):
+# the covariance solver says so, and suggests the factor's.
+_FEW_DIGITS = 6
+
+
+class _FromCovariance:
+    """The decompositions of a covariance matrix (``solver="covariance"``)."""
+
+    def __init__(self, covariance, scale, constant):
+        self.covariance, self.scale, self.constant = covariance, scale, constant
+
+    def correlation(self):
+        """Eigenvalues (decreasing) and eigenvectors of the correlation
+        matrix, and the level below which they are rounding (None: the
+        eigensolver's own)."""
+        values, vectors = _eigh_decreasing(
+            _equilibrated(self.covariance, self.scale, self.constant)
+        )
+        return values, vectors, None
+
+    def direct_eigen(self):
+        """The covariance's own eigenpairs where it is well-conditioned
+        enough for them (the correlation matrix then has no null direction
+        either: it is no worse conditioned than 1 / (4 n u)), else None."""
+        if self.constant.any():
+            return None
+        n_features = self.covariance.shape[0]
+        values, vectors = _eigh_decreasing(self.covariance)
+        if values[-1] < 2.0 * values[0] * np.sqrt(n_features * EPS):
+            return None
+        return values, vectors
+
+    def check_digits(self, values, null, k, raising=False):
+        """Warn where the kept, non-null eigenvalues of the correlation
+        matrix keep fewer than ``_FEW_DIGITS`` significant digits (unless
+        null directions are about to raise: ``raising``)."""
+        kept = values[:k][~null[:k]]
+        if not kept.size or kept[-1] <= 0 or (raising and null.any()):
+            return
+        n_features = values.size
+        error = n_features * EPS * values[0] / kept[-1]
+        digits = -math.log10(error)
+        if digits >= _FEW_DIGITS:
+            return
+        with_factor = -math.log10(n_features * EPS * math.sqrt(values[0] / kept[-1]))
+        warnings.warn(
+            "The covariance is too ill-conditioned for its digits: its "
+            f"correlation matrix has a condition number of about "
+            f"{values[0] / kept[-1]:.1e}, so its smallest whitened eigenvalue "
+            f"keeps only about {max(digits, 0.0):.0f} significant digit(s) and "
+            f"the whitened output is accurate to about {min(error, 1.0):.0e}. "
+            "solver='qr' whitens from the triangular factor of the data "
+            f"instead, which keeps about {with_factor:.0f} digit(s) here.",
+            UserWarning,
+            stacklevel=_first_frame_outside_skbn(),
+        )
+
+    def lower_equilibrated(self, eps):
+        """The Cholesky factor ``L`` of the equilibrated ``covariance + eps
+        I`` and the standard deviations it was equilibrated by; ``L`` is
+        None where that matrix is not numerically positive definite."""
+        n_features = self.covariance.shape[0]
+        regularized = self.covariance + eps * np.eye(n_features)
+        scale = np.sqrt(np.maximum(np.diag(regularized), 0.0))
+        try:
+            lower = linalg.cholesky(regularized / np.outer(scale, scale), lower=True)
+        except linalg.LinAlgError:
+            lower = None
+        return lower, scale
+
+
+class _FromFactor:
+    """The decompositions of a triangular factor ``R``, ``R' R`` the
+    covariance (``solver="qr"``): singular values of ``R``, which an SVD
+    finds to within ``n u`` of the largest, as accurate as from the data."""
+
+    def __init__(self, factor, scale, constant, mean):
+        self.factor, self.scale, self.constant = factor, scale, constant
+        self.magnitude = np.abs(mean[~constant]) / scale[~constant]
+
+    def correlation(self):
+        equilibrated = self.factor / self.scale
+        equilibrated[:, self.constant] = 0.0
+        _, singular, right = np.linalg.svd(equilibrated)
+        vectors = _with_positive_diagonal(right.T)
+        return singular**2, vectors, factor_level(singular, self.magnitude)
+
+    def direct_eigen(self):
+        return None  # always by the equilibrated factor: it costs little
+
+    def check_digits(self, values, null, k, raising=False):
+        pass  # as many digits as the data hold
+
+    def lower_equilibrated(self, eps):
+        n_features = self.factor.shape[0]
+        upper = self.factor
+        if eps > 0:
+            # R' R + eps I = [R; sqrt(eps) I]' [R; sqrt(eps) I]
+            lift = math.sqrt(eps) * np.eye(n_features)
+            upper = upper_factor(np.vstack([upper, lift]))
+        scale = np.sqrt(np.einsum("ij,ij->j", upper, upper))
+        return (upper / scale).T if scale.min() > 0 else None, scale
+
+
 def _equilibrated(covariance, scale, constant):
     """The covariance with each feature divided by ``scale``; constant
     features (rounding noise) become exact null directions."""
@@ -158,7 +285,7 @@ def _equilibrated(covariance, scale, constant):
     return equilibrated
 
 
-def _covariance_eigen(covariance, std, constant, eps):
+def _covariance_eigen(source, std, constant, eps):
     """Eigenvalues (decreasing) and eigenvectors of a covariance, accurate
     for features of any units, and which directions are null.
 
@@ -170,16 +297,17 @@ def _covariance_eigen(covariance, std, constant, eps):
     of that factor with its rows in decreasing order of ``D``, which keeps
     the small eigenvalues' relative accuracy when features are in units
     far apart.
+
+    Also the correlation matrix's eigenvalues and null directions, or None
+    where the covariance's own eigenpairs were accurate enough.
     """
-    n_features = covariance.shape[0]
-    values, vectors = _eigh_decreasing(covariance)
-    if not constant.any() and values[-1] >= 2.0 * values[0] * np.sqrt(n_features * EPS):
-        # Then the correlation matrix is no worse conditioned than 1 /
-        # (4 n u): it has no null direction either.
-        return values, vectors, np.zeros(n_features, dtype=bool)
-    scale = np.where(constant, 1.0, std)
-    theta, basis = _eigh_decreasing(_equilibrated(covariance, scale, constant))
-    rank = int(np.sum(~null_directions(theta)))
+    n_features = std.size
+    direct = source.direct_eigen()
+    if direct is not None:
+        return (*direct, np.zeros(n_features, dtype=bool), None)
+    theta, basis, level = source.correlation()
+    null_theta = null_directions(theta, level=level)
+    rank = int(np.sum(~null_theta))
     factor = std[:, None] * (basis[:, :rank] * np.sqrt(theta[:rank]))
     order = np.argsort(-std, kind="stable")
     if rank:
@@ -191,11 +319,9 @@ def _covariance_eigen(covariance, std, constant, eps):
     values = np.zeros(n_features)
     values[:rank] = singular**2
     null = np.arange(n_features) >= rank
-    return (
-        values,
-        _with_positive_diagonal(vectors),
-        null & (eps <= values[0] * n_features * EPS),
-    )
+    lifted = eps > values[0] * (n_features * EPS if level is None else level)
+    vectors = _with_positive_diagonal(vectors)
+    return values, vectors, null & (not lifted), (theta, null_theta)
 
 
 def _eigh_decreasing(symmetric):
@@ -227,42 +353,42 @@ def _cause(n_samples, n_features, constant):
     return "collinear features, e.g. a duplicated feature"
 
 
-def _warn_null(null, n_features, eps, cause):
+def _warn_null(null, n_features, eps, cause, source):
     n_null = int(np.sum(null))
     if n_null:
         remedy = "pass eps > 0" if eps == 0 else f"pass an eps larger than {eps:g}"
+        resolve = ""
+        if isinstance(source, _FromCovariance) and cause.startswith("collinear"):
+            resolve = (
+                " None of their significant digits is left in the covariance: "
+                "if the features are only nearly collinear, solver='qr' "
+                "resolves them from the triangular factor of the data."
+            )
         warnings.warn(
             f"The covariance has {n_null} direction(s) of numerically zero "
             f"variance among the {null.size} whitened ({n_features} features; "
             f"cause: {cause}). They are mapped to 0; {remedy} to regularize "
-            "instead.",
+            f"instead.{resolve}",
             UserWarning,
             stacklevel=_first_frame_outside_skbn(),
         )
 
 
-def _cholesky(covariance, eps, null, cause):
+def _cholesky(source, eps, null, cause):
     """Cholesky whitening ``D^-1 L^-T`` from the factor ``L`` of the
     equilibrated covariance ``D^-1 (Sigma + eps I) D^-1``: triangular like
     the factor of ``Sigma`` itself (``D L``), and computed without units.
     The covariance is singular where it has ``null`` directions (decided on
     the correlation matrix, as for the other methods)."""
     remedy = "Pass eps > 0" if eps == 0 else f"Pass an eps larger than {eps:g}"
-    n_features = covariance.shape[0]
-    regularized = covariance + eps * np.eye(n_features)
-    scale = np.sqrt(np.maximum(np.diag(regularized), 0.0))
-    lower = None
-    if not null.any():
-        try:
-            lower = linalg.cholesky(regularized / np.outer(scale, scale), lower=True)
-        except linalg.LinAlgError:
-            pass
+    lower, scale = (None, None) if null.any() else source.lower_equilibrated(eps)
     if lower is None:
         raise ValueError(
             "Cholesky whitening needs a positive definite covariance, but this one "
             f"is singular (cause: {cause}). {remedy} to regularize it, or use "
             "method='zca' or 'pca', which map null directions to 0."
         )
+    n_features = lower.shape[0]
     inverse_lower = linalg.solve_triangular(lower, np.eye(n_features), lower=True)
     return inverse_lower.T / scale[:, None], lower.T * scale
 
