@@ -317,9 +317,11 @@ class ArrayAPIBackend:
         n_features = X.shape[1]
         origin = self._complete_origin(X, sample_weight, origin)
         weight = X.shape[0] if sample_weight is None else self.total(sample_weight)
+        rounding = float(xp.finfo(X.dtype).eps)
         if weight == 0:
             zeros = np.zeros(n_features)
-            return Factor(0.0, zeros, np.zeros((n_features, n_features)), origin)
+            upper = np.zeros((n_features, n_features))
+            return Factor(0.0, zeros, upper, origin, rounding)
         weights = None if sample_weight is None else sample_weight[:, None]
 
         def mean_of(rows):
@@ -338,6 +340,7 @@ class ArrayAPIBackend:
             to_numpy(center + residual).astype(np.float64),
             upper_factor(upper / math.sqrt(weight)),
             origin,
+            rounding,
         )
 
     def _sum_and_product(self, X, center, sample_weight):

@@ -87,24 +87,25 @@ def null_directions(values, eps=0.0, level=None):
     return values + eps <= level * values[0]
 
 
-def factor_level(singular, relative_magnitude):
+def factor_level(singular, relative_magnitude, rounding=EPS):
     """The ``level`` of :func:`null_directions` for eigenvalues that are the
     squares of ``singular``, the decreasing singular values of the
     equilibrated triangular factor of the data (columns of unit norm).
 
     Two roundings bound what such a singular value can tell: the
     factorization's (backward stable, about ``n * u * singular[0]``) and
-    the data's own, each value rounded to within ``u`` times its magnitude:
-    in equilibrated units a matrix of norm at most ``u * norm(|mean| /
-    std)`` (``relative_magnitude``, the non-constant features'), taken
+    the data's own, each value rounded to within ``rounding`` (the unit
+    roundoff of its dtype) times its magnitude: in equilibrated units a
+    matrix of norm at most ``rounding * norm(relative_magnitude)``, the
+    non-constant features' ``(|mean| + std) / std``, taken
     ``CONSTANT_ULPS`` times as for a constant feature. A direction below
-    their sum is rounding noise: far from zero, that is well above ``n * u``.
+    their sum is rounding noise: far from zero, or in float32, that is well
+    above ``n * u``.
     """
     if singular.size == 0 or singular[0] == 0:
         return singular.size * EPS
-    bound = EPS * (
-        singular.size * singular[0]
-        + CONSTANT_ULPS * float(np.linalg.norm(relative_magnitude))
+    bound = EPS * singular.size * singular[0] + CONSTANT_ULPS * rounding * float(
+        np.linalg.norm(relative_magnitude)
     )
     return (bound / singular[0]) ** 2
 

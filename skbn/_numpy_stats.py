@@ -186,6 +186,7 @@ def factor(X, sample_weight=None, origin=None):
     taken on the equilibrated factor, so units do not change it.
     """
     n_features = X.shape[1]
+    rounding = float(np.finfo(X.dtype).eps)
     unit, weight = 1.0, sample_weight
     if sample_weight is not None and sample_weight.size:
         unit = power_of_two(sample_weight.max())
@@ -194,7 +195,7 @@ def factor(X, sample_weight=None, origin=None):
     found = _scatter_about(X, weight, origin)
     if not np.isfinite(found.covariance).all():  # the caller refuses the batch
         upper = np.full((n_features, n_features), np.nan)
-        return Factor(found.weight * unit, found.mean, upper, origin)
+        return Factor(found.weight * unit, found.mean, upper, origin, rounding)
     mean, upper = found.mean, None
     if found.weight > 0:
         upper, condition = _cholesky_factor(found.covariance)
@@ -206,7 +207,7 @@ def factor(X, sample_weight=None, origin=None):
             upper = _householder_factor(X, weight, found.full_mean)
     else:
         upper = np.zeros((n_features, n_features))
-    return Factor(found.weight * unit, mean, upper, origin)
+    return Factor(found.weight * unit, mean, upper, origin, rounding)
 
 
 def _cholesky_factor(covariance):

@@ -312,12 +312,16 @@ class Factor(SecondMoments):
         covariance, where that is positive definite).
     origin : ndarray of shape (n_features,) or float
         The point the mean is measured from.
+    rounding : float
+        The unit roundoff of the coarsest dtype the rows came in (float32's
+        for float32 data): what the data themselves can resolve.
     """
 
     weight: float
     mean: np.ndarray
     factor: np.ndarray
     origin: np.ndarray | float = 0.0
+    rounding: float = float(np.finfo(np.float64).eps)
 
     def merge(self, other):
         """Factor of the union of two batches: the R of the two factors
@@ -335,7 +339,8 @@ class Factor(SecondMoments):
                 math.sqrt((1.0 - share) * share) * delta[None, :],
             ]
         )
-        return Factor(weight, mean, upper_factor(stacked), self.origin)
+        rounding = max(self.rounding, other.rounding)
+        return Factor(weight, mean, upper_factor(stacked), self.origin, rounding)
 
     @property
     def covariance(self):

@@ -455,7 +455,7 @@ def _derived(whitener):
         whitener.eps,
         mean=statistics.full_mean,
         n_samples=n_samples if isinstance(n_samples, int) else None,
-        factor=statistics.factor if isinstance(statistics, Factor) else None,
+        factor=statistics if isinstance(statistics, Factor) else None,
     )
     derived = (maps.matrix, maps.inverse, maps.components, maps.explained_variance)
     return backend_of(whitener.mean_).publish(dict(zip(_DERIVED, derived, strict=True)))

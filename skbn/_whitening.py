@@ -99,8 +99,8 @@ def whitening(
     (truncated) map acts on for ``zca``/``zca_cor``. ``eps`` is added to the
     eigenvalues (to the covariance's diagonal for ``cholesky``).
 
-    ``factor``, when given, is an upper triangular ``R`` with ``R' R =
-    covariance`` (:class:`skbn._stats.Factor`): every decomposition is then
+    ``factor``, when given, is a :class:`skbn._stats.Factor`, whose upper
+    triangular ``R`` has ``R' R = covariance``: every decomposition is then
     taken from it (singular values, not eigenvalues of its square), which
     keeps twice the digits; else from the covariance, with a warning where
     it is too ill-conditioned to keep ``_FEW_DIGITS`` of them.
@@ -249,15 +249,18 @@ class _FromFactor:
     finds to within ``n u`` of the largest, as accurate as from the data."""
 
     def __init__(self, factor, scale, constant, mean):
-        self.factor, self.scale, self.constant = factor, scale, constant
-        self.magnitude = np.abs(mean[~constant]) / scale[~constant]
+        self.factor, self.scale, self.constant = factor.factor, scale, constant
+        self.rounding = factor.rounding
+        kept = ~constant
+        self.magnitude = (np.abs(mean[kept]) + scale[kept]) / scale[kept]
 
     def correlation(self):
         equilibrated = self.factor / self.scale
         equilibrated[:, self.constant] = 0.0
         _, singular, right = np.linalg.svd(equilibrated)
         vectors = _with_positive_diagonal(right.T)
-        return singular**2, vectors, factor_level(singular, self.magnitude)
+        level = factor_level(singular, self.magnitude, self.rounding)
+        return singular**2, vectors, level
 
     def direct_eigen(self):
         return None  # always by the equilibrated factor: it costs little

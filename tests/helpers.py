@@ -30,6 +30,7 @@ COMPLIANCE_ESTIMATORS = [
     SVDWhitener(method="pca", n_components=2),
     SVDWhitener(method="zca", n_components=2),
     SVDWhitener(eps=1e-3),
+    *(SVDWhitener(method=method, solver="qr") for method in METHODS),
     ZScoreOutlierDetector(),
     ZScoreOutlierDetector(threshold=2.0),
     ZScoreOutlierDetector(threshold=2.0, momentum=0.2),
