@@ -26,7 +26,11 @@ Null direction
     correlation matrix, each feature divided by its standard deviation), so
     that units never change an outcome. Its eigenvalues are computed to
     within about ``n * u * lambda_max`` (``lambda_max >= 1`` there); a
-    direction below that is indistinguishable from zero.
+    direction below that is indistinguishable from zero. Taken from the
+    triangular factor of the data instead (``solver="qr"``), they are the
+    squares of singular values known to within ``n * u`` of the largest and
+    the data's own rounding (:func:`factor_level`): half the digits are no
+    longer lost, and what is null is what the data cannot resolve.
 
 Extreme magnitudes
     Squares of values beyond about 1e154 overflow float64 and squares of

@@ -256,12 +256,11 @@ def _gram_through(block, sample_weight, center, upper):
     """Column sums and Gram matrix of ``Y = (block - center) @ inv(upper)``,
     each row weighted; Y from a triangular solve, whose rows are backward
     stable (an explicit inverse would not be)."""
-    n_rows, n_features = block.shape
-    deviation = scratch(n_features, n_rows).T  # Fortran order: solved in place
-    np.subtract(block, center, out=deviation, dtype=np.float64)
-    Y = blas.dtrsm(1.0, upper, deviation, side=1, lower=0, overwrite_b=1)
+    deviation = np.subtract(block, center, out=scratch(*block.shape), dtype=np.float64)
+    # Y' = inv(R') D', solved in place: D' is D in Fortran order.
+    Y = blas.dtrsm(1.0, upper, deviation.T, lower=0, trans_a=1, overwrite_b=1).T
     if sample_weight is None:
-        return Y.sum(axis=0), Y.T @ Y
+        return column_sums(Y), Y.T @ Y
     weighted = Y * sample_weight[:, None]
     return sample_weight @ Y, weighted.T @ Y
 

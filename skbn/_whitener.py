@@ -88,6 +88,21 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
         the rounding level of the largest eigenvalue (``n_features *
         2.2e-16`` times it), which keeps the guard and the warning.
 
+    solver : {"covariance", "qr"}, default="covariance"
+        What the fit keeps and derives the map from:
+
+        - ``"covariance"``: the covariance matrix (equilibrated), the fastest.
+          Its eigenvalues have the squared condition number of the centred
+          data, so it keeps about ``16 - 2 log10(cond(X))`` significant
+          digits, and warns when fewer than 6 are left.
+        - ``"qr"``: the triangular factor ``R`` of the centred data
+          (``R' R`` the covariance), from which every method is derived by
+          singular values, never through the covariance: about ``16 -
+          log10(cond(X))`` digits, as many as an SVD of the data keeps, also
+          streamed (batches merge by a small QR), on Dask and on other array
+          namespaces. It costs a fit of the covariance on well-conditioned
+          data and a few times that on ill-conditioned data (see Notes).
+
     copy : bool, default=True
         If False, :meth:`transform` and :meth:`inverse_transform` write their
         result into ``X`` when ``X`` is a float ndarray of the working dtype
@@ -148,6 +163,26 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
     (Dask chunks too, each about its own data), so :meth:`partial_fit` over
     any split of the data gives the covariance of one :meth:`fit`, also far
     from zero. Only the ratios of the sample weights enter it.
+
+    With ``solver="qr"`` the statistics are the mean and the upper
+    triangular factor ``R`` of the centred rows, each scaled by the square
+    root of its weight (normalized by the total weight, so ``R' R`` is the
+    covariance). A batch's ``R`` comes from Cholesky-QR, which runs at the
+    speed of matrix products: the Cholesky factor of the batch's covariance
+    where its equilibrated condition number is at most 8 (then within a few
+    bits of a Householder QR), a second pass over the batch through that
+    factor up to 1e6 (Cholesky-QR2, as accurate as Householder's), and
+    Householder QR by blocks of rows beyond, or where the batch's
+    covariance is singular. Batches, Dask chunks and devices merge by a QR
+    of the two factors stacked on the step between the means (Chan, Golub &
+    LeVeque's update, as a row). The five maps come from the singular value
+    decomposition of ``R`` with its columns scaled to unit norm (the
+    correlation matrix's factor) and from ``R`` itself (Cholesky), and a
+    direction is null when its singular value is within the rounding of
+    the factorization (``n * 2.2e-16`` of the largest) and of the data
+    themselves (their dtype's unit roundoff times each feature's magnitude
+    over its spread): the rank is then that of the data, not of their
+    squares. ``covariance_`` is ``R' R``, for reading only.
 
     :meth:`fit` derives the whitening map at once; :meth:`partial_fit` only
     merges the statistics, and the map (``whitening_matrix_``,
@@ -227,6 +262,16 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
 
     >>> SVDWhitener(method="pca", n_components=1).fit_transform(X).shape
     (500, 1)
+
+    Two nearly collinear features (condition number about 1e9): the
+    triangular factor whitens them as accurately as an SVD of the data,
+    where the covariance has lost its digits:
+
+    >>> a, b = rng.normal(size=(2, 2000))
+    >>> X_near = np.column_stack([a, a + 1e-9 * b])
+    >>> Z = SVDWhitener(solver="qr").fit_transform(X_near)
+    >>> bool(np.abs(np.cov(Z, rowvar=False, ddof=0) - np.eye(2)).max() < 1e-5)
+    True
     """
 
     _statistic = SecondMoments
