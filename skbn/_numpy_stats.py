@@ -220,7 +220,10 @@ def _cholesky_factor(covariance):
     upper, info = lapack.dpotrf(covariance / np.outer(std, std), lower=0, clean=1)
     if info:
         return None, math.inf
-    reciprocal, _ = lapack.dtrcon(upper, norm="1", uplo="U", diag="N")
+    # LAPACK's 1-norm estimate from an LU factorization, whose L is the
+    # identity here (dtrcon would do, but SciPy exposes it from 1.14 only).
+    norm = np.abs(upper).sum(axis=0).max()
+    reciprocal, _ = lapack.dgecon(upper, norm, norm="1")
     return upper * std, (1.0 / reciprocal if reciprocal > 0 else math.inf)
 
 
