@@ -180,6 +180,9 @@ _FEW_DIGITS = 6
 class _FromCovariance:
     """The decompositions of a covariance matrix (``solver="covariance"``)."""
 
+    #: Whether its eigenvalues have the data's condition number squared.
+    squared = True
+
     def __init__(self, covariance, scale, constant):
         self.covariance, self.scale, self.constant = covariance, scale, constant
 
@@ -247,6 +250,8 @@ class _FromFactor:
     """The decompositions of a triangular factor ``R``, ``R' R`` the
     covariance (``solver="qr"``): singular values of ``R``, which an SVD
     finds to within ``n u`` of the largest, as accurate as from the data."""
+
+    squared = False
 
     def __init__(self, factor, scale, constant, mean):
         self.factor, self.scale, self.constant = factor.factor, scale, constant
@@ -361,7 +366,7 @@ def _warn_null(null, n_features, eps, cause, source):
     if n_null:
         remedy = "pass eps > 0" if eps == 0 else f"pass an eps larger than {eps:g}"
         resolve = ""
-        if isinstance(source, _FromCovariance) and cause.startswith("collinear"):
+        if source.squared and cause.startswith("collinear"):
             resolve = (
                 " None of their significant digits is left in the covariance: "
                 "if the features are only nearly collinear, solver='qr' "
