@@ -11,16 +11,17 @@ from sphinx_gallery.scrapers import matplotlib_scraper
 
 # The story of the gallery: inputs are standardized and min-max normalized, z-scores
 # expose outliers, normalized inputs allow a larger learning rate, whitening
-# decorrelates; then Batch Normalization carries standardization into a network's
-# hidden layers, streaming merges the statistics batch by batch, and statistics
-# streamed in skbn start a network's BatchNorm layer. An example
-# missing from the list goes last.
+# decorrelates (and keeps its digits on nearly collinear data with solver="qr");
+# then Batch Normalization carries standardization into a network's hidden layers,
+# streaming merges the statistics batch by batch, and statistics streamed in skbn
+# start a network's BatchNorm layer. An example missing from the list goes last.
 STORY = [
     "plot_standardization.py",
     "plot_minmax_normalization.py",
     "plot_outlier_detection.py",
     "plot_learning_rate.py",
     "plot_whitening.py",
+    "plot_whitening_accuracy.py",
     "plot_running_statistics.py",
     "plot_hidden_layer_batchnorm.py",
     "plot_streaming.py",
