@@ -272,6 +272,12 @@ class ArrayAPIBackend:
         point = np.where(first.weight > 0, first.mean, 0.0)
         return point if origin is None else np.where(np.isnan(origin), point, origin)
 
+    def columns(self, X, indices):
+        """The columns of X at ``indices`` (numpy ints): indexed by an
+        array of the namespace, as the standard asks."""
+        xp = self.xp
+        return xp.take(X, xp.asarray(indices, device=self.device), axis=1)
+
     def extrema(self, X, sample_weight):
         """Per-feature min and max of the observed values of rows of weight > 0."""
         xp = self.xp

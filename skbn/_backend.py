@@ -50,6 +50,10 @@ class NumpyBackend:
         (None, or NaN entries: from a point near the data)."""
         return _numpy_stats.moments(X, sample_weight, origin)
 
+    def columns(self, X, indices):
+        """The columns of X at ``indices`` (a numpy array of ints)."""
+        return X[:, indices]
+
     def extrema(self, X, sample_weight=None):
         """:class:`skbn._stats.Extrema` of X."""
         return _numpy_stats.extrema(X, sample_weight)

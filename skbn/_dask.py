@@ -100,6 +100,9 @@ class DaskBackend:
     def moments(self, X, sample_weight, origin=None):
         return from_chunks(NUMPY.moments, X, sample_weight, origin)
 
+    def columns(self, X, indices):
+        return X[:, indices]
+
     def extrema(self, X, sample_weight):
         return from_chunks(NUMPY.extrema, X, sample_weight)
 

@@ -251,8 +251,10 @@ def _second_pass(X, sample_weight, found, upper):
     if condition > _SETTLED_CONDITION:
         return found.mean, None
     # The rows' mean through the first factor is rounding; back in the
-    # data's coordinates it refines the first pass's mean.
-    return found.mean + sums @ upper, step @ upper
+    # data's coordinates it refines the first pass's mean, from the center
+    # the rows were measured from (rounded, far from zero; its distance
+    # to the origin is exact, the two being near each other).
+    return (center - found.origin) + sums @ upper, step @ upper
 
 
 def _gram_through(block, sample_weight, center, upper):

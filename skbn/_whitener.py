@@ -404,7 +404,7 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
             backend.refuse_non_finite(self, X)
         check_spread_in_range(
             batch.variance,
-            lambda columns: backend.extrema(X[:, columns], sample_weight),
+            lambda columns: backend.extrema(backend.columns(X, columns), sample_weight),
             type(self).__name__,
         )
         return batch if state is None else state.merge(batch)
