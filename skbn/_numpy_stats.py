@@ -12,8 +12,7 @@ import math
 from dataclasses import replace
 
 import numpy as np
-from scipy import sparse
-from scipy.linalg import blas, lapack
+from scipy import linalg, sparse
 from sklearn.utils import assert_all_finite
 
 from ._blocks import (
@@ -26,7 +25,7 @@ from ._blocks import (
     scratch,
     wide_view,
 )
-from ._numerics import SAFE_SMALL, power_of_two
+from ._numerics import EPS, SAFE_SMALL, null_directions, power_of_two
 from ._stats import (
     Extrema,
     Factor,
@@ -45,15 +44,10 @@ from ._stats import (
 _BLOCKS_PER_SCATTER_BLOCK = 4
 _TALL_SCATTER_BATCH = 4
 _MIN_SCATTER_ROWS = 2048
-# Cholesky-QR's factor is taken once the (equilibrated) factor of its last
-# pass has a condition number of at most this (LAPACK's 1-norm estimate):
-# the rounding of the Gram matrix then costs the smallest singular values
-# at most about this factor in accuracy, against a Householder QR's.
-_SETTLED_CONDITION = 8.0
-# Beyond this condition number of the first pass's factor, the rows it
-# maps are too far from orthogonal (their Gram matrix has lost about u *
-# condition**2 of its unit eigenvalues) for a second pass to settle them.
-_REPAIRABLE_CONDITION = 1e6
+# Eigenvalues of an equilibrated covariance at least this far below the
+# largest have lost more to the covariance's rounding than a QR of the data
+# would (by more than this square root): their directions are read again.
+_WELL_DETERMINED = 64.0
 
 
 def moments(X, sample_weight=None, origin=None):
@@ -175,15 +169,19 @@ def _scatter_about(X, sample_weight, origin):
 def factor(X, sample_weight=None, origin=None):
     """:class:`skbn._stats.Factor` of a dense 2-D batch without missing values.
 
-    Cholesky-QR, which runs at the speed of matrix products, as many times
-    as the data need and no more. The first pass is :func:`scatter`'s (its
-    mean, and the Cholesky factor of its covariance); where that factor is
-    ill-conditioned, a second pass takes the Cholesky factor of the Gram
-    matrix of the centred rows through the first factor, which are nearly
-    orthonormal, and multiplies the two (Cholesky-QR2: as accurate as a
-    Householder QR). Data too ill-conditioned for that (or singular) take
-    Householder QR by blocks of rows, merged pairwise. Every decision is
-    taken on the equilibrated factor, so units do not change it.
+    From :func:`scatter`'s pass, which runs at the speed of a matrix
+    product, and one more pass over X only for the directions the
+    covariance cannot resolve: a covariance keeps the squared condition
+    number, so its eigenvalues (of the equilibrated covariance) below
+    ``1 / _WELL_DETERMINED`` of the largest have lost more digits than a QR
+    would. Their part of the Gram matrix, in the covariance's eigenbasis, is
+    read again from the centred rows projected on them, where nothing
+    cancels (a Rayleigh-Ritz step); the rest comes from the covariance. The
+    Cholesky factor of that Gram matrix, rotated back and made triangular,
+    is then as accurate as a Householder QR of X (about ``u`` times the
+    condition number in the smallest singular value); rows whose Gram
+    matrix is singular take Householder QR by blocks. Everything is decided
+    on the equilibrated covariance, so units do not change it.
     """
     n_features = X.shape[1]
     rounding = float(np.finfo(X.dtype).eps)
@@ -196,78 +194,107 @@ def factor(X, sample_weight=None, origin=None):
     if not np.isfinite(found.covariance).all():  # the caller refuses the batch
         upper = np.full((n_features, n_features), np.nan)
         return Factor(found.weight * unit, found.mean, upper, origin, rounding)
-    mean, upper = found.mean, None
+    upper = np.zeros((n_features, n_features))
     if found.weight > 0:
-        upper, condition = _cholesky_factor(found.covariance)
-        if condition > _REPAIRABLE_CONDITION:
-            upper = None
-        elif condition > _SETTLED_CONDITION:
-            mean, upper = _second_pass(X, weight, found, upper)
+        upper = _resolved(X, weight, found)
         if upper is None:
             upper = _householder_factor(X, weight, found.full_mean)
-    else:
-        upper = np.zeros((n_features, n_features))
-    return Factor(found.weight * unit, mean, upper, origin, rounding)
+    return Factor(found.weight * unit, found.mean, upper, origin, rounding)
 
 
-def _cholesky_factor(covariance):
-    """Upper triangular ``R`` with ``R' R = covariance`` and the condition
-    number of its equilibrated form (columns of unit norm); ``(None, inf)``
-    where the covariance is not numerically positive definite."""
-    std = np.sqrt(np.diagonal(covariance))
-    if not std.min() > 0:
-        return None, math.inf
-    upper, info = lapack.dpotrf(covariance / np.outer(std, std), lower=0, clean=1)
-    if info:
-        return None, math.inf
-    # LAPACK's 1-norm estimate from an LU factorization, whose L is the
-    # identity here (dtrcon would do, but SciPy exposes it from 1.14 only).
-    norm = np.abs(upper).sum(axis=0).max()
-    reciprocal, _ = lapack.dgecon(upper, norm, norm="1")
-    return upper * std, (1.0 / reciprocal if reciprocal > 0 else math.inf)
+def _resolved(X, sample_weight, found):
+    """The factor of X from its scatter ``found`` and a pass over the
+    directions it cannot resolve; None where the Gram matrix of the rows
+    is singular. (The rows' mean along those directions, removed from
+    their Gram matrix, is within rounding of ``found``'s, which stays.)"""
+    n_features = X.shape[1]
+    std = np.sqrt(np.diagonal(found.covariance))
+    active = std > 0  # exactly constant features have a zero column in R
+    upper = np.zeros((n_features, n_features))
+    if not active.any():
+        return upper
+    scale = std[active]
+    equilibrated = found.covariance[np.ix_(active, active)] / np.outer(scale, scale)
+    values, vectors = np.linalg.eigh(equilibrated)
+    # Largest first: the rows of the Cholesky factor then decrease, and so
+    # do those it is rotated into, which Householder QR then triangularizes
+    # without losing the small ones' digits (a row-sorted QR is row-wise
+    # backward stable).
+    values, vectors = values[::-1], vectors[:, ::-1]
+    loose = values < values[0] / _WELL_DETERMINED
+    if not loose.any():
+        upper[np.ix_(active, active)] = linalg.cholesky(equilibrated) * scale
+        return upper
+    # The covariance's part of the Gram matrix (its eigenbasis' cross terms)
+    # is accurate enough beside directions it can tell from zero; beside
+    # one it cannot, the whole Gram matrix is read from the rows.
+    read = loose if not null_directions(values).any() else np.ones_like(loose)
+    gram = vectors.T @ equilibrated @ vectors
+    basis = np.zeros((n_features, int(read.sum())))
+    basis[active] = vectors[:, read] / scale[:, None]
+    sums, read_gram = _gram_through(X, sample_weight, found.full_mean, basis)
+    sums, read_gram = sums / found.weight, read_gram / found.weight
+    gram[np.ix_(read, read)] = read_gram - np.outer(sums, sums)
+    lower = _semidefinite_cholesky(gram)
+    if lower is None:
+        return None
+    rotated = lower.T @ vectors.T
+    upper[np.ix_(active, active)] = upper_factor(rotated) * scale
+    return upper
 
 
-def _second_pass(X, sample_weight, found, upper):
-    """Cholesky-QR's second pass: the mean (from ``found``'s origin) and
-    factor of X from the centred rows through ``upper``, or ``(mean, None)``
-    where they did not come out nearly orthonormal."""
-    center = found.full_mean
+def _semidefinite_cholesky(gram):
+    """Lower ``L`` with ``L L' = gram``, from the matrix equilibrated by its
+    diagonal; None if it is not (numerically) positive semidefinite.
+
+    A null direction of the rows leaves the equilibrated matrix singular to
+    within its rounding, where Cholesky may meet a pivot rounded below 0:
+    the diagonal is then raised by that rounding (``n u``), which gives the
+    direction a singular value at the rounding level of the data, where
+    :func:`skbn._numerics.factor_level` calls it null. A zero diagonal
+    entry (rows exactly null along it) gives a zero row."""
+    n = gram.shape[0]
+    spread = np.sqrt(np.maximum(np.diagonal(gram), 0.0))
+    null = spread == 0
+    safe = np.where(null, 1.0, spread)
+    equilibrated = gram / np.outer(safe, safe)
+    equilibrated[null, :] = equilibrated[:, null] = 0.0
+    equilibrated[null, null] = 1.0
+    for lift in (0.0, n * EPS):
+        try:
+            lower = linalg.cholesky(equilibrated + lift * np.eye(n), lower=True)
+        except linalg.LinAlgError:
+            continue
+        return lower * spread[:, None]
+    return None
+
+
+def _gram_through(X, sample_weight, center, basis):
+    """Column sums and Gram matrix of ``(X - center) @ basis``, each row
+    weighted, by blocks of rows shared among threads."""
     n_rows, blocks_per_task = scatter_blocking(X)
 
     def gram_of(blocks):
         sums, gram = 0.0, 0.0
         for rows in blocks:
-            weight = None if sample_weight is None else sample_weight[rows]
-            block_sums, block_gram = _gram_through(X[rows], weight, center, upper)
-            sums, gram = sums + block_sums, gram + block_gram
+            block = X[rows]
+            deviation = np.subtract(
+                block, center, out=scratch(*block.shape), dtype=np.float64
+            )
+            projected = deviation @ basis
+            if sample_weight is None:
+                sums = sums + column_sums(projected)
+                gram = gram + projected.T @ projected
+            else:
+                weight = sample_weight[rows]
+                sums = sums + weight @ projected
+                gram = gram + (projected.T * weight) @ projected
         return sums, gram
 
     parts = map_row_blocks(
         gram_of, X.shape[0], n_rows, calls_blas=True, blocks_per_task=blocks_per_task
     )
-    sums = sum(part[0] for part in parts) / found.weight
-    gram = sum(part[1] for part in parts) / found.weight
-    step, condition = _cholesky_factor(gram - np.outer(sums, sums))
-    if condition > _SETTLED_CONDITION:
-        return found.mean, None
-    # The rows' mean through the first factor is rounding; back in the
-    # data's coordinates it refines the first pass's mean, from the center
-    # the rows were measured from (rounded, far from zero; its distance
-    # to the origin is exact, the two being near each other).
-    return (center - found.origin) + sums @ upper, step @ upper
-
-
-def _gram_through(block, sample_weight, center, upper):
-    """Column sums and Gram matrix of ``Y = (block - center) @ inv(upper)``,
-    each row weighted; Y from a triangular solve, whose rows are backward
-    stable (an explicit inverse would not be)."""
-    deviation = np.subtract(block, center, out=scratch(*block.shape), dtype=np.float64)
-    # Y' = inv(R') D', solved in place: D' is D in Fortran order.
-    Y = blas.dtrsm(1.0, upper, deviation.T, lower=0, trans_a=1, overwrite_b=1).T
-    if sample_weight is None:
-        return column_sums(Y), Y.T @ Y
-    weighted = Y * sample_weight[:, None]
-    return sample_weight @ Y, weighted.T @ Y
+    return sum(part[0] for part in parts), sum(part[1] for part in parts)
 
 
 def _householder_factor(X, sample_weight, center):
