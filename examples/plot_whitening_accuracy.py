@@ -294,6 +294,6 @@ plt.show()
 # On well-conditioned data both solvers keep nearly all of float64's digits, and the
 # covariance solver does not warn: it is the default because it is the cheapest.
 # ``solver="qr"`` costs a single pass, as the covariance does, where the features are
-# nearly uncorrelated, and two passes or a Householder QR by blocks on ill-conditioned
-# data (timings on :ref:`performance`). See :ref:`svd_whitener_solver` in the user
-# guide for what each solver guarantees.
+# nearly uncorrelated, and a second pass over the directions the covariance cannot
+# resolve on ill-conditioned data (timings on :ref:`performance`). See
+# :ref:`svd_whitener_solver` in the user guide for what each solver guarantees.

@@ -167,18 +167,20 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
     With ``solver="qr"`` the statistics are the mean and the upper
     triangular factor ``R`` of the centred rows, each scaled by the square
     root of its weight (normalized by the total weight, so ``R' R`` is the
-    covariance). A batch's ``R`` comes from Cholesky-QR, which runs at the
-    speed of matrix products: the Cholesky factor of the batch's covariance
-    where its equilibrated condition number is at most 8 (then within a few
-    bits of a Householder QR), a second pass over the batch through that
-    factor up to 1e6 (Cholesky-QR2, as accurate as Householder's), and
-    Householder QR by blocks of rows beyond, or where the batch's
-    covariance is singular. Batches, Dask chunks and devices merge by a QR
-    of the two factors stacked on the step between the means (Chan, Golub &
-    LeVeque's update, as a row). The five maps come from the singular value
-    decomposition of ``R`` with its columns scaled to unit norm (the
-    correlation matrix's factor) and from ``R`` itself (Cholesky), and a
-    direction is null when its singular value is within the rounding of
+    covariance). A batch's ``R`` is computed at the speed of matrix
+    products: the Cholesky factor of the batch's covariance where every
+    eigenvalue of its correlation matrix is within a factor 64 of the
+    largest (then within a few bits of a Householder QR); otherwise a second
+    pass over the batch reads the directions of the smaller eigenvalues
+    from the centred rows projected on them, where nothing cancels (a
+    Rayleigh-Ritz step), and the Cholesky factor of the Gram matrix so
+    completed, rotated back, is made triangular; rows whose Gram matrix is
+    singular take Householder QR by blocks. Batches, Dask chunks and
+    devices merge by a QR of the two factors stacked on the step between
+    the means (Chan, Golub & LeVeque's update, as a row). The five maps
+    come from the singular value decomposition of ``R`` with its columns
+    scaled to unit norm (the correlation matrix's factor) and from ``R``
+    itself (Cholesky), and a direction is null when its singular value is within the rounding of
     the factorization (``n * 2.2e-16`` of the largest) and of the data
     themselves (their dtype's unit roundoff times each feature's magnitude
     over its spread): the rank is then that of the data, not of their
