@@ -180,8 +180,9 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
     the means (Chan, Golub & LeVeque's update, as a row). The five maps
     come from the singular value decomposition of ``R`` with its columns
     scaled to unit norm (the correlation matrix's factor) and from ``R``
-    itself (Cholesky), and a direction is null when its singular value is within the rounding of
-    the factorization (``n * 2.2e-16`` of the largest) and of the data
+    itself (Cholesky), and a direction is null when its singular value is
+    within the rounding of the factorization (``n * 2.2e-16`` of the
+    largest) and of the data
     themselves (their dtype's unit roundoff times each feature's magnitude
     over its spread): the rank is then that of the data, not of their
     squares. ``covariance_`` is ``R' R``, for reading only.
