@@ -42,6 +42,7 @@ ESTIMATORS = {
     "MinMaxScaler": MinMaxScaler,
     # Whitening the principal components, as PCA(whiten=True) does.
     "SVDWhitener": functools.partial(SVDWhitener, method="pca"),
+    "SVDWhitener(qr)": functools.partial(SVDWhitener, method="pca", solver="qr"),
     "PCA(covariance_eigh)": functools.partial(PCA_WHITE, svd_solver="covariance_eigh"),
     "PCA(full)": functools.partial(PCA_WHITE, svd_solver="full"),
     "IncrementalPCA": functools.partial(IncrementalPCA, whiten=True),
@@ -53,6 +54,10 @@ MEMORY_PAIRS = (
 )
 MEMORY_CALLS = ("fit", "transform (copy=True)", "transform (copy=False)")
 FLOORS = {}  # (shape, dtype) -> the floors of that X
+# SVDWhitener(solver="qr") takes the covariance's pass alone where every eigenvalue
+# of the correlation matrix is within this factor of the largest (its docstring);
+# otherwise a second pass reads the directions of the smaller ones from the rows.
+WELL_DETERMINED = 64
 
 
 @functools.cache
@@ -67,6 +72,33 @@ def make_data(n_samples, n_features, dtype="float64"):
     X *= scales
     X += offsets
     return X
+
+
+@functools.cache
+def make_correlated(n_samples, n_features):
+    """make_data's X times M = I + 0.3 G, G standard normal (p x p) from
+    default_rng(1): the features mixed, their factor ill-conditioned; made once."""
+    progress(f"  building {n_samples:,} x {n_features} correlated")
+    rng = np.random.default_rng(1)
+    mixing = np.eye(n_features) + 0.3 * rng.standard_normal((n_features, n_features))
+    return make_data(n_samples, n_features) @ mixing
+
+
+def conditioning(X):
+    """How ill-conditioned X is: the condition number of the centred X with its
+    columns scaled to unit norm (the square root of its correlation matrix's
+    largest eigenvalue over its smallest), and how many of those eigenvalues lie
+    below 1 / WELL_DETERMINED of the largest."""
+    eigenvalues = np.linalg.eigvalsh(np.corrcoef(X, rowvar=False))
+    largest, smallest = eigenvalues[-1], eigenvalues[0]
+    condition = float(np.sqrt(largest / smallest)) if smallest > 0 else float("inf")
+    return condition, int(np.sum(eigenvalues < largest / WELL_DETERMINED))
+
+
+def has_qr_solver():
+    """Whether the skbn imported has SVDWhitener(solver='qr') (an older
+    checkout, timed with PYTHONPATH, may not)."""
+    return "solver" in SVDWhitener().get_params()
 
 
 def describe(n_samples, n_features, dtype, nbytes):
@@ -132,7 +164,8 @@ def scaler_case(sizes, repeat, name, ours, theirs, dtype):
 
 
 def whiten_case(sizes, repeat, name, size, n_features):
-    """SVDWhitener vs PCA(whiten=True), both solvers: fit and transform."""
+    """SVDWhitener vs PCA(whiten=True), both solvers: fit and transform; then
+    SVDWhitener(solver='qr').fit against the covariance solver and PCA."""
     X, pause = make_data(sizes["whiten"][size], n_features), harness.blas_pause()
     title = "SVDWhitener(method='pca') vs PCA(whiten=True)"
     result = section(name, title, X, repeat)
@@ -146,19 +179,68 @@ def whiten_case(sizes, repeat, name, size, n_features):
         for operation, floor in (("fit", "sum"), ("transform", "copyto")):
             call, line = methodcaller(operation, X), f"{operation} (PCA {label})"
             result.compare(line, call, pair, runs, floor, pause=pause)
-    return [result]
+    if not has_qr_solver():
+        result.notes.append(f"{name}: this skbn's SVDWhitener has no solver='qr'")
+        return [result]
+    return [result, *qr_sections(repeat, name, X, pause)]
+
+
+QR = "SVDWhitener(method='pca', solver='qr')"
+QR_NOTE = (
+    f"In the {QR} sections the skbn column times the qr solver and the sklearn "
+    "column the reference its line names (SVDWhitener's covariance solver or PCA): "
+    "skbn/sklearn is the qr fit's time over the reference's, above 1 when qr is "
+    "slower."
+)
+
+
+def qr_sections(repeat, name, X, pause):
+    """SVDWhitener(solver='qr').fit against the covariance solver's, on X and on
+    X's features mixed (ill-conditioned), and against PCA(svd_solver='full')."""
+    qr, covariance = ESTIMATORS["SVDWhitener(qr)"](), ESTIMATORS["SVDWhitener"]()
+    results = []
+    for correlated in (False, True):
+        data = make_correlated(*X.shape) if correlated else X
+        condition, small = conditioning(data)
+        kind = "correlated X @ (I + 0.3 G)" if correlated else "independent features"
+        title = f"{QR} vs the reference on each line (sklearn column), {kind}, "
+        title += f"condition number {condition:.3g}, {small} of {X.shape[1]} "
+        title += f"correlation eigenvalues below 1/{WELL_DETERMINED} of the largest"
+        result = section(name, title, data, repeat, keys=("sum",))
+        result.extra.update(condition=condition, small_eigenvalues=small)
+        result.extra.update(correlated=correlated)
+        fit = methodcaller("fit", data)
+        line = "fit, correlated X " if correlated else "fit "
+        line += "(solver='qr' vs solver='covariance')"
+        result.compare(line, fit, (qr, covariance), repeat, "sum", pause=pause)
+        if not correlated:
+            runs = repeat if X.shape[1] <= N_FEATURES else min(repeat, SLOW_REPEAT)
+            line = "fit (solver='qr' vs PCA svd_solver='full'"
+            line += f", {runs} repeats)" if runs != repeat else ")"
+            pair = (qr, ESTIMATORS["PCA(full)"]())
+            result.compare(line, fit, pair, runs, "sum", pause=pause)
+        results.append(result)
+    return results
 
 
 def whiten_streaming(sizes, repeat):
-    """SVDWhitener.partial_fit vs IncrementalPCA.partial_fit, the same batches."""
+    """SVDWhitener.partial_fit (both solvers) vs IncrementalPCA.partial_fit, the
+    same batches."""
     X, chunk = make_data(sizes["whiten"][0], N_FEATURES), sizes["chunk"]
     title = "SVDWhitener vs IncrementalPCA(whiten=True), partial_fit"
     result = section("whiten-streaming", title, X, repeat, keys=("sum",))
     pair = (ESTIMATORS["SVDWhitener"](), ESTIMATORS["IncrementalPCA"]())
     stream = functools.partial(streaming_pass, X=X, chunk=chunk)
-    result.compare(
-        passes(X, chunk), stream, pair, repeat, "sum", pause=harness.blas_pause()
-    )
+    pause = harness.blas_pause()
+    result.compare(passes(X, chunk), stream, pair, repeat, "sum", pause=pause)
+    if not has_qr_solver():
+        result.notes.append(
+            "whiten-streaming: this skbn's SVDWhitener has no solver='qr'"
+        )
+        return [result]
+    pair = (ESTIMATORS["SVDWhitener(qr)"](), pair[1])
+    line = passes(X, chunk) + ", solver='qr'"
+    result.compare(line, stream, pair, repeat, "sum", pause=pause)
     return [result]
 
 
@@ -285,7 +367,8 @@ def main(argv=None):
     elapsed = time.perf_counter() - start
     settings = {"only": args.only, "cases": names, "sizes": sizes}
     settings.update(blas_pause=harness.blas_pause(), seconds=elapsed)
-    harness.report(args, info, settings, sections, elapsed, notes=failed)
+    lines = [QR_NOTE] if any(QR in section.title for section in sections) else []
+    harness.report(args, info, settings, sections, elapsed, lines=lines, notes=failed)
     return 1 if failed else 0
 
 

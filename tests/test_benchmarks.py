@@ -84,6 +84,9 @@ def test_run_reports_every_case(run_py):
         "partial_fit, 32 x 16",
         "transform, 256 x 16",
         "transform (copy=False)",
+        "fit (solver='qr' vs solver='covariance')",
+        "fit, correlated X (solver='qr' vs solver='covariance')",
+        "fit (solver='qr' vs PCA svd_solver='full'",
     ):
         assert any(line.strip().startswith(operation) for line in lines), operation
     assert {"machine", "protocol", "settings", "sections"} <= results.keys()
@@ -93,6 +96,10 @@ def test_run_reports_every_case(run_py):
     cases = {section["case"] for section in results["sections"]}
     assert cases == set(results["settings"]["cases"])
     assert {"standardize-float64", "minmax-float32", "whiten-300", "memory"} <= cases
+    assert any(
+        line.strip().startswith("partial_fit pass") and "solver='qr'" in line
+        for line in lines
+    )
     for section in results["sections"]:
         assert section["rows"]
         for row in section["rows"]:
