@@ -57,6 +57,13 @@ def is_constant(spread, magnitude):
     return np.asarray(spread) <= CONSTANT_ULPS * EPS * np.abs(magnitude)
 
 
+def is_rounding(values, magnitude, n_terms):
+    """Whether ``values`` are within the rounding of a computation of
+    ``n_terms`` terms of size ``magnitude`` (elementwise): not even their
+    signs are known."""
+    return np.abs(values) <= n_terms * EPS * np.abs(magnitude)
+
+
 def scale_from_variance(var, mean, eps, std=None):
     """The standard deviation to divide by: ``sqrt(var + eps)``.
 

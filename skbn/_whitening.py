@@ -36,7 +36,7 @@ import sklearn
 from scipy import linalg
 
 from ._config import one_blas_thread
-from ._numerics import EPS, factor_level, is_constant, null_directions
+from ._numerics import EPS, factor_level, is_constant, is_rounding, null_directions
 from ._stats import upper_factor
 
 
@@ -350,11 +350,14 @@ def _eigh_decreasing(symmetric):
 
 def _with_positive_diagonal(vectors):
     # Kessy et al.'s convention: eigenvector matrices with a positive diagonal.
-    # A zero on the diagonal has no sign; there the largest entry of the
-    # column is made positive, so that the result does not depend on LAPACK.
+    # A zero on the diagonal has no sign, nor has its rounding (which one
+    # LAPACK leaves where another gives an exact 0); there the largest entry
+    # of the column is made positive, so that the result does not depend on
+    # LAPACK.
     diagonal = np.diag(vectors)
     largest = vectors[np.abs(vectors).argmax(axis=0), np.arange(vectors.shape[1])]
-    signs = np.where(np.where(diagonal == 0, largest, diagonal) < 0, -1.0, 1.0)
+    signless = is_rounding(diagonal, largest, vectors.shape[0])
+    signs = np.where(np.where(signless, largest, diagonal) < 0, -1.0, 1.0)
     return vectors * signs
 
 
