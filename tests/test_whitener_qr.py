@@ -173,6 +173,18 @@ def streamed(method, batches, solver="qr", **params):
     return est
 
 
+def fit_by(how, est, X, n_batches):
+    """``est`` fitted on X by ``how`` ("fit", "partial_fit" over
+    ``n_batches`` batches, or "dask"), and its transform of X."""
+    if how == "fit":
+        return est, est.fit(X).transform(X)
+    if how == "partial_fit":
+        for batch in np.array_split(X, n_batches):
+            est.partial_fit(batch)
+        return est, est.transform(X)
+    return dask_fit(est, X)
+
+
 def dask_fit(est, X, n_chunks=10):
     """``est`` fitted on X as a Dask array of ``n_chunks`` row chunks (on
     the synchronous scheduler), and its lazy transform of X, computed."""
@@ -204,17 +216,9 @@ def test_qr_whitens_near_collinear_data(condition, method, how):
     # eigensolver sees a null direction there. The factor's singular values
     # keep about 16 - 10 digits: the output is white to about 1e-6.
     X = near_collinear(condition)
-    est = SVDWhitener(method=method, solver="qr")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        if how == "fit":
-            Z = est.fit(X).transform(X)
-        elif how == "partial_fit":
-            for batch in np.array_split(X, 20):
-                est.partial_fit(batch)
-            Z = est.transform(X)
-        else:
-            est, Z = dask_fit(est, X)
+        est, Z = fit_by(how, SVDWhitener(method=method, solver="qr"), X, 20)
     assert est.n_samples_seen_ == X.shape[0]
     assert whitening_error(Z) <= COLLINEAR_BAR
 
@@ -574,17 +578,9 @@ def test_mixed_units_far_from_zero(method, how, rng):
     # about 5 digits of the smallest feature (ulp(1e8) is 1.5e-8), which
     # the output, a function of the same stored numbers, keeps too.
     X = mixed_units(rng)
-    est = SVDWhitener(method=method, solver="qr")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        if how == "fit":
-            Z = est.fit(X).transform(X)
-        elif how == "partial_fit":
-            for batch in np.array_split(X, 5):
-                est.partial_fit(batch)
-            Z = est.transform(X)
-        else:
-            est, Z = dask_fit(est, X)
+        est, Z = fit_by(how, SVDWhitener(method=method, solver="qr"), X, 5)
     assert whitening_error(Z) <= 1e-8
     # (np.cov's own rounding here is about 3e-9 of the spreads.)
     assert_covariance_close(est.covariance_, X, 1e-8)
