@@ -24,7 +24,7 @@ import sklearn
 from hypothesis import given, settings
 from numpy.testing import assert_allclose, assert_array_equal
 
-from skbn import SVDWhitener
+from skbn import SVDWhitener, _numpy_stats
 from skbn._stats import Factor
 from skbn._whitening import METHODS as REGISTRY
 from tests.helpers import FITTED_ARRAYS, batch_splits
@@ -721,6 +721,27 @@ def reference_factor(X, origin):
     mean = X.mean(axis=0)
     R = positive_diagonal_rows(np.linalg.qr((X - mean) / np.sqrt(n), mode="r"))
     return Factor(weight=float(n), mean=mean - origin, factor=R, origin=origin)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_householder_fallback_is_the_qr_of_the_weighted_rows(weighted, rng):
+    # The kernel's last resort, for rows whose Gram matrix even the lifted
+    # Cholesky refuses: Householder QR of row blocks, merged pairwise across
+    # threads. Rows enough for several blocks and tasks; one exact duplicate.
+    X = ordinary_data(rng, n_samples=40_000, n_features=6)
+    X[:, 5] = X[:, 0]
+    weight = rng.integers(0, 4, size=X.shape[0]).astype(float) if weighted else None
+    center = X.mean(axis=0)
+    found = _numpy_stats._householder_factor(X, weight, center)
+    rows = X - center
+    total = X.shape[0]
+    if weighted:
+        rows, total = rows * np.sqrt(weight)[:, None], weight.sum()
+    expected = np.linalg.qr(rows / np.sqrt(total), mode="r")
+    expected *= np.where(np.diagonal(expected) < 0, -1.0, 1.0)[:, None]
+    assert np.all(np.diagonal(found) >= 0)
+    assert_allclose(np.tril(found, -1), 0.0, atol=0)
+    assert_allclose(found, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
 
 
 @pytest.mark.parametrize("cut", [150, 40, 299])
