@@ -179,8 +179,9 @@ def factor(X, sample_weight=None, origin=None):
     cancels (a Rayleigh-Ritz step); the rest comes from the covariance. The
     Cholesky factor of that Gram matrix, rotated back and made triangular,
     is then as accurate as a Householder QR of X (about ``u`` times the
-    condition number in the smallest singular value); rows whose Gram
-    matrix is singular take Householder QR by blocks. Everything is decided
+    condition number in the smallest singular value), singular rows
+    included (:func:`_semidefinite_cholesky`); Householder QR by blocks
+    remains for a Gram matrix that even that refuses. Everything is decided
     on the equilibrated covariance, so units do not change it.
     """
     n_features = X.shape[1]

@@ -174,8 +174,8 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
     pass over the batch reads the directions of the smaller eigenvalues
     from the centred rows projected on them, where nothing cancels (a
     Rayleigh-Ritz step), and the Cholesky factor of the Gram matrix so
-    completed, rotated back, is made triangular; rows whose Gram matrix is
-    singular take Householder QR by blocks. Batches, Dask chunks and
+    completed, rotated back, is made triangular (singular rows too: their
+    null directions come out at the rounding level). Batches, Dask chunks and
     devices merge by a QR of the two factors stacked on the step between
     the means (Chan, Golub & LeVeque's update, as a row). The five maps
     come from the singular value decomposition of ``R`` with its columns
