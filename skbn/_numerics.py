@@ -54,7 +54,7 @@ SAFE_SMALL = 2.0**-964
 
 def is_constant(spread, magnitude):
     """Whether a spread is rounding noise of its magnitude (elementwise)."""
-    return np.asarray(spread) <= CONSTANT_ULPS * EPS * np.abs(magnitude)
+    return is_rounding(spread, magnitude, CONSTANT_ULPS)
 
 
 def is_rounding(values, magnitude, n_terms):

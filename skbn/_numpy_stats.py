@@ -126,12 +126,20 @@ def scatter(X, sample_weight=None, origin=None):
     through their ratios only: they are divided by a power of two near
     the largest first, exactly.
     """
-    if sample_weight is None or not sample_weight.size:
-        return _scatter_about(X, None, complete_origin(X, None, origin))
-    unit = power_of_two(sample_weight.max())
-    weight = sample_weight / unit
+    unit, weight = _in_weight_unit(sample_weight)
     found = _scatter_about(X, weight, complete_origin(X, weight, origin))
-    return replace(found, weight=found.weight * unit)
+    return found if unit is None else replace(found, weight=found.weight * unit)
+
+
+def _in_weight_unit(sample_weight):
+    """``(unit, weights / unit)``, ``unit`` the power of two at or below the
+    largest weight, so that the weights' sums cannot overflow (the division
+    is exact); ``(None, sample_weight)`` without weights, whose total then
+    stays the number of rows, an int."""
+    if sample_weight is None or not sample_weight.size:
+        return None, sample_weight
+    unit = power_of_two(sample_weight.max())
+    return unit, sample_weight / unit
 
 
 def _scatter_about(X, sample_weight, origin):
@@ -186,21 +194,19 @@ def factor(X, sample_weight=None, origin=None):
     """
     n_features = X.shape[1]
     rounding = float(np.finfo(X.dtype).eps)
-    unit, weight = 1.0, sample_weight
-    if sample_weight is not None and sample_weight.size:
-        unit = power_of_two(sample_weight.max())
-        weight = sample_weight / unit
+    unit, weight = _in_weight_unit(sample_weight)
     origin = complete_origin(X, weight, origin)
     found = _scatter_about(X, weight, origin)
+    total = found.weight if unit is None else found.weight * unit
     if not np.isfinite(found.covariance).all():  # the caller refuses the batch
         upper = np.full((n_features, n_features), np.nan)
-        return Factor(found.weight * unit, found.mean, upper, origin, rounding)
+        return Factor(total, found.mean, upper, origin, rounding)
     upper = np.zeros((n_features, n_features))
     if found.weight > 0:
         upper = _resolved(X, weight, found)
         if upper is None:
             upper = _householder_factor(X, weight, found.full_mean)
-    return Factor(found.weight * unit, found.mean, upper, origin, rounding)
+    return Factor(total, found.mean, upper, origin, rounding)
 
 
 def _resolved(X, sample_weight, found):

@@ -143,6 +143,17 @@ def assert_covariance_close(covariance, X, tol):
     assert error.max() <= tol, error.max()
 
 
+def assert_matches_svd_reference(est, X, method):
+    """``est``'s whitening matrix is :func:`svd_reference`'s of X."""
+    expected = svd_reference(X, method)
+    assert_allclose(
+        est.whitening_matrix_,
+        expected,
+        rtol=RTOL,
+        atol=RTOL * np.abs(expected).max(),
+    )
+
+
 def assert_same_maps(est, ref, names=FITTED, rtol=RTOL):
     """The fitted arrays of two whiteners agree to ``rtol`` (relative to
     each array's largest entry where entries cross zero)."""
@@ -317,14 +328,8 @@ def test_cholesky_is_the_inverse_of_the_qr_factor(rng):
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_matches_the_svd_reference(method, rng):
     X = ordinary_data(rng)
-    expected = svd_reference(X, method)
     est = SVDWhitener(method=method, solver="qr").fit(X)
-    assert_allclose(
-        est.whitening_matrix_,
-        expected,
-        rtol=RTOL,
-        atol=RTOL * np.abs(expected).max(),
-    )
+    assert_matches_svd_reference(est, X, method)
     assert whitening_error(est.transform(X)) < 1e-12
     assert_allclose(est.inverse_transform(est.transform(X)), X, rtol=1e-12, atol=1e-9)
 
@@ -354,12 +359,7 @@ def test_integer_weights_equal_repeated_rows(method, rng):
     assert_same_maps(est, ref)
     # And the weighted covariance is the repeated rows' own.
     assert_covariance_close(est.covariance_, repeated, 1e-12)
-    assert_allclose(
-        est.whitening_matrix_,
-        svd_reference(repeated, method),
-        rtol=RTOL,
-        atol=RTOL * np.abs(est.whitening_matrix_).max(),
-    )
+    assert_matches_svd_reference(est, repeated, method)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -532,12 +532,17 @@ def test_batches_narrower_than_the_features(method, rng):
     X = ordinary_data(rng, n_samples=90, n_features=10)
     est = streamed(method, np.array_split(X, 30))
     assert_same_maps(est, SVDWhitener(method=method, solver="qr").fit(X))
-    assert_allclose(
-        est.whitening_matrix_,
-        svd_reference(X, method),
-        rtol=RTOL,
-        atol=RTOL * np.abs(est.whitening_matrix_).max(),
-    )
+    assert_matches_svd_reference(est, X, method)
+
+
+@pytest.mark.parametrize("how", ["fit", "partial_fit"])
+def test_unweighted_sample_count_is_an_int(how, rng):
+    # As with the covariance solver (and StandardScaler): the number of
+    # rows, until weights come.
+    X = ordinary_data(rng, n_samples=60, n_features=3)
+    est, _ = fit_by(how, SVDWhitener(solver="qr"), X, 4)
+    assert type(est.n_samples_seen_) is int
+    assert est.n_samples_seen_ == X.shape[0]
 
 
 @pytest.mark.parametrize("method", METHODS)
