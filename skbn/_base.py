@@ -12,6 +12,8 @@ publishing, transforms and persistence. Only fitting methods write to an
 estimator. See the developer guide (docs/developer.rst).
 """
 
+import threading
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
@@ -274,3 +276,67 @@ class BatchTransformer(TransformerMixin, BatchEstimator):
             out=backend.output(X, X_valid, copy=copy),
             inverse=True,
         )
+
+
+class DerivedOnUse:
+    """A BatchEstimator mixin: attributes derived from the statistic on first
+    use after ``partial_fit``, where deriving costs more than merging.
+
+    A subclass lists them in ``_derived_on_use``, computes them (as arrays of
+    the fit's backend) in ``_derive_on_use()`` and adds ``self._deferred()``
+    to what its ``_derive`` returns. ``fit`` derives them at once, so that
+    it, not a later transform, raises or warns; after ``partial_fit`` they
+    live in a ``_Derivation`` that the fitting call creates, filled once,
+    under a lock, by whichever thread reads one first. A later fitting call
+    replaces the object instead of changing it: only fitting methods write
+    to an estimator.
+    """
+
+    _derived_on_use = ()
+
+    def _deferred(self):
+        for name in self._derived_on_use:  # those of the earlier state, if fit set them
+            vars(self).pop(name, None)
+        return {"_derivation": _Derivation()}
+
+    def _finish_fit(self):
+        # Derived now: fit raises or warns, not a later transform.
+        vars(self).update(self._derivation.get(self))
+
+    def __getattr__(self, name):
+        # Only for attributes not set: derived on first use.
+        if name in type(self)._derived_on_use and "_derivation" in self.__dict__:
+            return self._derivation.get(self)[name]
+        raise AttributeError(name)
+
+    def __getstate__(self):
+        # The derived values as a plain dict (or None, not derived yet):
+        # skops then asks to trust nothing but the estimator's class.
+        state = super().__getstate__()
+        if "_derivation" in state:
+            state["_derivation"] = state["_derivation"].derived
+        return state
+
+    def __setstate__(self, state):
+        if "_derivation" in state:
+            state = {**state, "_derivation": _Derivation(state["_derivation"])}
+        super().__setstate__(state)
+
+
+class _Derivation:
+    """What one fitting call's statistic derives, on first use, once,
+    whichever thread asks first."""
+
+    def __init__(self, derived=None):
+        self.derived = derived
+
+    def get(self, estimator):
+        if self.derived is None:
+            with _DERIVING:
+                if self.derived is None:  # (another thread may have derived it)
+                    self.derived = estimator._derive_on_use()
+        return self.derived
+
+
+# Derivations are rare and short: one lock for all of them.
+_DERIVING = threading.Lock()

@@ -1,19 +1,17 @@
 """SVDWhitener: decorrelate and scale to unit variance, five ways."""
 
-import threading
-
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, OneToOneFeatureMixin
 
 from ._backend import backend_of
-from ._base import BatchTransformer
+from ._base import BatchTransformer, DerivedOnUse
 from ._numerics import check_spread_in_range
 from ._stats import Factor, SecondMoments
 from ._validation import check_bool, check_int, check_real
 from ._whitening import METHODS, whitening
 
 _SOLVERS = ("covariance", "qr")
-# The attributes derived from the statistics, lazily after partial_fit.
+# The attributes derived from the statistics (lazily after partial_fit).
 _DERIVED = (
     "whitening_matrix_",
     "dewhitening_matrix_",
@@ -22,7 +20,7 @@ _DERIVED = (
 )
 
 
-class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
+class SVDWhitener(ClassNamePrefixFeaturesOutMixin, DerivedOnUse, BatchTransformer):
     r"""Whiten data: decorrelate the features and scale them to unit variance.
 
     Rows are mapped to
@@ -294,10 +292,6 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
         self.solver = solver
         self.copy = copy
 
-    def _finish_fit(self):
-        # Derived now: fit raises or warns, not a later transform.
-        vars(self).update(self._maps())
-
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns.
 
@@ -412,9 +406,9 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
         )
         return batch if state is None else state.merge(batch)
 
+    _derived_on_use = _DERIVED
+
     def _derive(self, statistics, method):
-        for name in _DERIVED:  # the map of the earlier state, if fit derived it
-            vars(self).pop(name, None)
         n_features = statistics.mean.shape[0]
         return {
             "mean_": statistics.full_mean,
@@ -422,31 +416,24 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
             "n_components_": self._check_n_components(n_features, method),
             # An int until weights come: the number of rows.
             "n_samples_seen_": statistics.weight,
-            "_derivation": _Derivation(),
+            **self._deferred(),
         }
 
-    def _maps(self):
-        """The derived attributes, as arrays of the fit's backend."""
-        return self._derivation.get(self)
-
-    def __getattr__(self, name):
-        # Only for attributes not set: the map is derived on first use.
-        if name in _DERIVED and "_derivation" in self.__dict__:
-            return self._maps()[name]
-        raise AttributeError(name)
-
-    def __getstate__(self):
-        # The derived maps as a plain dict (or None, not derived yet): skops
-        # then asks to trust nothing but this class.
-        state = super().__getstate__()
-        if "_derivation" in state:
-            state["_derivation"] = state["_derivation"].derived
-        return state
-
-    def __setstate__(self, state):
-        if "_derivation" in state:
-            state = {**state, "_derivation": _Derivation(state["_derivation"])}
-        super().__setstate__(state)
+    def _derive_on_use(self):
+        """The maps, as arrays of the namespace and device of the fit."""
+        statistics = self._statistics
+        n_samples = self.n_samples_seen_
+        maps = whitening(
+            statistics.covariance,
+            self._check_params(),
+            self.n_components,
+            self.eps,
+            mean=statistics.full_mean,
+            n_samples=n_samples if isinstance(n_samples, int) else None,
+            factor=statistics if isinstance(statistics, Factor) else None,
+        )
+        derived = (maps.matrix, maps.inverse, maps.components, maps.explained_variance)
+        return backend_of(self.mean_).publish(dict(zip(_DERIVED, derived, strict=True)))
 
     def _forward(self, backend, X, copy):
         # Read only: the map writes into a new array, or in place into X
@@ -471,39 +458,3 @@ class SVDWhitener(ClassNamePrefixFeaturesOutMixin, BatchTransformer):
             after=self.mean_,
             out=backend.output(X, X_valid, copy=copy, n_columns=self.n_features_in_),
         )
-
-
-class _Derivation:
-    """The whitening map of the statistics one fitting call left, derived on
-    first use, once, whichever thread asks first. Fitting replaces it."""
-
-    def __init__(self, derived=None):
-        self.derived = derived
-
-    def get(self, whitener):
-        if self.derived is None:
-            with _DERIVING:
-                if self.derived is None:  # (another thread may have derived it)
-                    self.derived = _derived(whitener)
-        return self.derived
-
-
-# Derivations are rare and short: one lock for all of them.
-_DERIVING = threading.Lock()
-
-
-def _derived(whitener):
-    """The maps, as arrays of the namespace and device of the fit."""
-    statistics = whitener._statistics
-    n_samples = whitener.n_samples_seen_
-    maps = whitening(
-        statistics.covariance,
-        whitener._check_params(),
-        whitener.n_components,
-        whitener.eps,
-        mean=statistics.full_mean,
-        n_samples=n_samples if isinstance(n_samples, int) else None,
-        factor=statistics if isinstance(statistics, Factor) else None,
-    )
-    derived = (maps.matrix, maps.inverse, maps.components, maps.explained_variance)
-    return backend_of(whitener.mean_).publish(dict(zip(_DERIVED, derived, strict=True)))
