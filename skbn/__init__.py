@@ -8,12 +8,14 @@ from ._array_api import estimator_to_numpy
 from ._config import config_context, get_config, set_config
 from ._minmax import MinMaxNormalizer
 from ._outliers import ZScoreOutlierDetector
+from ._robust import RobustStandardizer
 from ._standardize import BatchStandardizer
 from ._whitener import SVDWhitener
 
 __all__ = [
     "BatchStandardizer",
     "MinMaxNormalizer",
+    "RobustStandardizer",
     "SVDWhitener",
     "ZScoreOutlierDetector",
     "config_context",

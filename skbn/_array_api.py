@@ -207,6 +207,14 @@ class ArrayAPIBackend:
 
         refuse_non_finite(estimator, to_numpy(X))
 
+    def quantile_sketch(self, X, sample_weight, capacity, probabilities):
+        """The numpy kernel's sketch of X copied to the host: the array API
+        has no quantile, and its sort leaves the place of NaN unspecified."""
+        from ._backend import NUMPY
+
+        weights = None if sample_weight is None else to_numpy(sample_weight)
+        return NUMPY.quantile_sketch(to_numpy(X), weights, capacity, probabilities)
+
     def moments(self, X, sample_weight, origin=None):
         """The moments of X's observed values, on the device; float64 on the
         host. The corrected two-pass algorithm, in the accumulation dtype."""

@@ -58,6 +58,11 @@ class NumpyBackend:
         """:class:`skbn._stats.Extrema` of X."""
         return _numpy_stats.extrema(X, sample_weight)
 
+    def quantile_sketch(self, X, sample_weight, capacity, probabilities):
+        """:class:`skbn._quantiles.QuantileSketch` of X, with its exact
+        quantiles at ``probabilities``."""
+        return _numpy_stats.quantile_sketch(X, sample_weight, capacity, probabilities)
+
     def scatter(self, X, sample_weight=None, origin=None):
         """:class:`skbn._stats.Scatter` of X, measured from ``origin``."""
         return _numpy_stats.scatter(X, sample_weight, origin)

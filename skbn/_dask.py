@@ -106,6 +106,11 @@ class DaskBackend:
     def extrema(self, X, sample_weight):
         return from_chunks(NUMPY.extrema, X, sample_weight)
 
+    def quantile_sketch(self, X, sample_weight, capacity, probabilities):
+        return from_chunks(
+            NUMPY.quantile_sketch, X, sample_weight, capacity, probabilities
+        )
+
     def scatter(self, X, sample_weight, origin=None):
         return from_chunks(NUMPY.scatter, X, sample_weight, origin)
 

@@ -26,6 +26,7 @@ from ._blocks import (
     wide_view,
 )
 from ._numerics import EPS, SAFE_SMALL, null_directions, power_of_two
+from ._quantiles import QuantileSketch
 from ._stats import (
     Extrema,
     Factor,
@@ -113,6 +114,35 @@ def extrema(X, sample_weight=None):
         )
     )
     return Extrema(found.min, found.max, weight)
+
+
+# Columns are sorted a few at a time, transposed into rows first: sorting a
+# strided column is several times slower, and a copy of all of X is not
+# needed at once.
+_SORTED_COLUMNS = 8
+
+
+def quantile_sketch(X, sample_weight, capacity, probabilities):
+    """:class:`skbn._quantiles.QuantileSketch` of a dense 2-D batch, with its
+    exact quantiles at ``probabilities``; NaN entries and rows of weight 0
+    count as absent."""
+    columns = []
+    for start in range(0, X.shape[1], _SORTED_COLUMNS):
+        rows = np.array(X[:, start : start + _SORTED_COLUMNS].T, dtype=np.float64)
+        if sample_weight is None:
+            rows.sort(axis=1)  # NaN last
+            for values in rows:
+                observed = np.searchsorted(values, np.nan)  # where NaN begin
+                columns.append((values[:observed], None))
+            continue
+        order = np.argsort(rows, axis=1, kind="stable")
+        for values, weights in zip(
+            np.take_along_axis(rows, order, axis=1), sample_weight[order], strict=True
+        ):
+            observed = ~np.isnan(values) & (weights > 0)
+            columns.append((values[observed], weights[observed]))
+    weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+    return QuantileSketch.of_sorted_columns(columns, capacity, weight, probabilities)
 
 
 def scatter(X, sample_weight=None, origin=None):

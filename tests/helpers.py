@@ -10,7 +10,13 @@ from importlib.metadata import version
 import numpy as np
 from hypothesis import strategies as st
 
-from skbn import BatchStandardizer, MinMaxNormalizer, SVDWhitener, ZScoreOutlierDetector
+from skbn import (
+    BatchStandardizer,
+    MinMaxNormalizer,
+    RobustStandardizer,
+    SVDWhitener,
+    ZScoreOutlierDetector,
+)
 from skbn._whitening import METHODS
 
 # --------------------------------------------------------------------------
@@ -31,6 +37,10 @@ COMPLIANCE_ESTIMATORS = [
     SVDWhitener(method="zca", n_components=2),
     SVDWhitener(eps=1e-3),
     *(SVDWhitener(method=method, solver="qr") for method in METHODS),
+    RobustStandardizer(),
+    RobustStandardizer(with_centering=False, unit_variance=True),
+    RobustStandardizer(quantile_range=(10.0, 90.0), with_scaling=False),
+    RobustStandardizer(rank_error=0.05),
     ZScoreOutlierDetector(),
     ZScoreOutlierDetector(threshold=2.0),
     ZScoreOutlierDetector(threshold=2.0, momentum=0.2),
@@ -67,12 +77,14 @@ FITTED_ARRAYS = {
         "components_",
         "explained_variance_",
     ),
+    RobustStandardizer: ("center_", "scale_", "quantiles_", "rank_error_"),
     ZScoreOutlierDetector: ("mean_", "var_", "scale_"),
 }
 FITTED_NUMBERS = {
     BatchStandardizer: ("n_samples_seen_", "n_batches_seen_"),
     MinMaxNormalizer: ("n_samples_seen_",),
     SVDWhitener: ("n_samples_seen_", "n_components_"),
+    RobustStandardizer: ("n_samples_seen_",),
     ZScoreOutlierDetector: ("n_samples_seen_", "n_batches_seen_", "offset_"),
 }
 

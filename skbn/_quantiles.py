@@ -1,0 +1,414 @@
+"""Quantiles: exact for one batch, and a mergeable sketch with a proved rank error.
+
+A :class:`QuantileSketch` keeps, for each feature, a weighted summary of the
+values it has seen, small enough to stream and to merge across workers,
+whose rank error is bounded by a certificate it carries. The quantiles of a
+single batch are exact; so are those of any stream the sketch still holds
+whole.
+
+The sketch (a deterministic compactor hierarchy, Manku, Rajagopalan &
+Lindsay 1998; Agarwal et al., "Mergeable summaries", 2012)
+    A feature's summary is a set of weighted items in levels 0, 1, 2, ...
+    New values enter level 0 with their weights. A level holding at least
+    ``capacity`` items (``k``) may be *compacted*: its items are sorted, an
+    even number ``c >= k`` of them (all but the largest, if their number is
+    odd) with total weight ``B`` are replaced by ``m = c / 2`` items of
+    weight ``s = B / m``, the values found at cumulative weights
+    ``(j + 1/2) * s``, ``j = 0 .. m - 1``, which move to the next level.
+    With unit weights this keeps every other item, and doubles its weight.
+    Compaction is lazy: only while the summary holds more than
+    ``k * (levels + 1)`` items, the lowest full level first, so that a
+    stream of up to ``2 * k`` values is held whole, and exactly.
+
+Why the rank error is bounded
+    Let ``R(x)`` be the weight of the values ``<= x`` (or ``< x``) and
+    ``R'(x)`` that of the summary's items. Over the compacted items,
+    ``R(x) = F``; afterwards their ``m`` replacements weigh
+    ``s * #{j : (j + 1/2) s <= F} = s * floor(F / s + 1/2)``, within
+    ``s / 2`` of ``F``. (The items are taken at the first cumulative weight
+    ``>=`` the target, or ``>`` it, alternately, so that the errors of
+    equal-weight compactions do not all lean one way; both obey the bound.)
+    So each compaction moves ``R'`` by at most ``s / 2 = B / c <= B / k``,
+    and the sketch adds these up in ``error``: ``|R'(x) - R(x)| <= error``
+    for every ``x``, whatever the order of the data, the batches or the
+    merges. Merging two summaries unites their levels, and their errors add.
+    A bound that does not depend on the data: the weight compacted at one
+    level is at most the total weight ``W``, since compaction moves it up,
+    so each level adds at most ``W / k``. A level receives at most half the
+    items of the level below, and compacts only ``k`` or more at once, so
+    levels ``h`` with ``N / 2**h < k`` never compact (``N`` the number of
+    values): at most ``floor(log2(N / k)) + 1`` levels add error, and the
+    relative rank error ``error / W`` is at most
+    ``(floor(log2(N / k)) + 1) / k``. With ``k = 8192`` that is below 0.005
+    for every ``N < 2**53`` (float64's exact counts): 40 levels, 0.00488.
+    Sums of weights are rounded as float64 sums are (relative ``1e-16``).
+
+Quantiles
+    The q-quantile of ``n`` values is numpy's default ("linear"): position
+    ``h = q * (n - 1)`` in the sorted values, interpolated between the
+    values at ``floor(h)`` and ``floor(h) + 1``; the median of an even
+    number of values is the mean of the middle two, as ``np.median`` has
+    it. With weights, the value at position ``t`` is the first whose
+    cumulative weight exceeds ``t`` and ``n`` is the total weight, so that
+    integer weights give the quantiles of repeated rows, exactly. On the
+    summary, the same rule over its items: a reported quantile's rank then
+    lies within ``error`` of the rank of the exact one (up to one value's
+    weight, the step between neighbouring order statistics).
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._stats import Statistic
+
+#: Counts of values up to which float64 counts exactly: the guarantee's range.
+_LARGEST_COUNT = 2**53
+
+
+def capacity_for(rank_error):
+    """The smallest power-of-two level capacity ``k`` whose worst-case
+    relative rank error, for any number of values below 2**53, is at most
+    ``rank_error``."""
+    for power in range(1, 53):
+        if worst_rank_error(2**power) <= rank_error:
+            return 2**power
+    raise ValueError(f"rank_error={rank_error!r} is beyond float64's resolution.")
+
+
+def worst_rank_error(capacity, n_values=_LARGEST_COUNT - 1):
+    """The relative rank error no stream of ``n_values`` values can exceed
+    in a sketch of level capacity ``capacity`` (see the module docstring)."""
+    if n_values < 2 * capacity:
+        return 0.0
+    levels = (n_values // capacity).bit_length()  # floor(log2(n / k)) + 1
+    return levels / capacity
+
+
+def quantiles_of_sorted(values, probabilities, cumulative=None):
+    """The quantiles at ``probabilities`` of sorted, observed ``values``.
+
+    ``cumulative``: the cumulative weights of the values (None: each weighs
+    1). NaN for no values, or no weight.
+    """
+    if values.shape[0] == 0:
+        return np.full(len(probabilities), np.nan)
+    total = values.shape[0] if cumulative is None else float(cumulative[-1])
+    if total <= 0:
+        return np.full(len(probabilities), np.nan)
+    # numpy's virtual index, computed as np.quantile computes it.
+    position = np.maximum((total - 1) * np.asarray(probabilities, dtype=np.float64), 0)
+    low = np.floor(position)
+    gamma = position - low
+    last = max(total - 1, 0)
+    high = np.minimum(low + 1, last)
+    low = np.minimum(low, last)
+    a, b = (_value_at(values, cumulative, where) for where in (low, high))
+    return np.array(
+        [
+            _between(a_i, b_i, g, median=p == 0.5)
+            for a_i, b_i, g, p in zip(a, b, gamma, probabilities, strict=True)
+        ]
+    )
+
+
+def _value_at(values, cumulative, positions):
+    """The value at each position: the first whose cumulative weight
+    exceeds it."""
+    if cumulative is None:
+        index = positions.astype(np.intp)
+    else:
+        index = np.searchsorted(cumulative, positions, side="right")
+    return values[np.minimum(index, values.shape[0] - 1)]
+
+
+def _between(a, b, gamma, *, median):
+    """numpy's interpolation from ``a`` to ``b`` by ``gamma``: the mean of
+    the two for a median half-way (``np.median``), else ``np.quantile``'s
+    ``_lerp``, computed from halves where the difference overflows."""
+    if gamma == 0 or a == b:
+        return a
+    if median and gamma == 0.5:
+        return a / 2 + b / 2  # (a + b) / 2 rounded once, and no overflow
+    diff = b - a
+    if not math.isfinite(diff):
+        return a + (b / 2 - a / 2) * gamma * 2
+    return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
+
+
+# --------------------------------------------------------------------------
+# One feature's summary
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Summary:
+    """One feature's compactor levels; never mutated.
+
+    ``levels[h]`` is a tuple of blocks ``(values, weight)``: a 1-D float64
+    array of observed values and their weight, a float for all of them or an
+    array, one each. ``error`` bounds the rank error (in weight), ``weight``
+    is the total weight, ``flips[h]`` counts level h's compactions (their
+    parity alternates the side the items are taken from).
+    """
+
+    levels: tuple
+    error: float
+    weight: float
+    flips: tuple
+
+    @classmethod
+    def of(cls, values, weights):
+        """The exact summary of observed values (weights: a float, or one
+        each)."""
+        weight = (
+            float(np.sum(weights))
+            if isinstance(weights, np.ndarray)
+            else weights * values.shape[0]
+        )
+        level = ((values, weights),) if values.shape[0] else ()
+        return cls((level,), 0.0, weight, (0,))
+
+    def merge(self, other):
+        depth = max(len(self.levels), len(other.levels))
+        levels = tuple(
+            _level(self.levels, h) + _level(other.levels, h) for h in range(depth)
+        )
+        flips = tuple(
+            _level(self.flips, h, 0) + _level(other.flips, h, 0) for h in range(depth)
+        )
+        return _Summary(
+            levels, self.error + other.error, self.weight + other.weight, flips
+        )
+
+    @property
+    def size(self):
+        return sum(block[0].shape[0] for level in self.levels for block in level)
+
+    def compacted(self, capacity):
+        """The summary within its budget, ``capacity * (levels + 1)`` items."""
+        summary = self
+        while summary.size > capacity * (len(summary.levels) + 1):
+            sizes = [sum(b[0].shape[0] for b in level) for level in summary.levels]
+            h = next(h for h, size in enumerate(sizes) if size >= capacity)
+            summary = summary._compact(h)
+        return summary
+
+    def _compact(self, h):
+        values, weights = _sorted_items(self.levels[h])
+        keep = values.shape[0] - values.shape[0] % 2
+        side = self.flips[h] % 2
+        if not isinstance(weights, np.ndarray):
+            # Copies: a view would keep the whole level alive.
+            promoted = (values[side:keep:2].copy(), 2.0 * weights)
+            step = 2.0 * weights
+            left = ((values[keep:].copy(), weights),) if keep < values.shape[0] else ()
+        else:
+            cumulative = np.cumsum(weights[:keep])
+            step = float(cumulative[-1]) / (keep // 2)
+            targets = (np.arange(keep // 2) + 0.5) * step
+            index = np.searchsorted(
+                cumulative, targets, side="right" if side else "left"
+            )
+            promoted = (values[np.minimum(index, keep - 1)], step)
+            left = (
+                ((values[keep:].copy(), weights[keep:].copy()),)
+                if keep < values.shape[0]
+                else ()
+            )
+        levels = list(self.levels) + ([()] if h + 1 == len(self.levels) else [])
+        flips = list(self.flips) + ([0] if h + 1 == len(self.flips) else [])
+        levels[h] = left
+        levels[h + 1] = levels[h + 1] + (promoted,)
+        flips[h] += 1
+        return _Summary(tuple(levels), self.error + step / 2, self.weight, tuple(flips))
+
+    def quantiles(self, probabilities):
+        items = [block for level in self.levels for block in level]
+        if not items:
+            return np.full(len(probabilities), np.nan)
+        values, weights = _sorted_items(items)
+        if not isinstance(weights, np.ndarray) and weights == 1.0:
+            return quantiles_of_sorted(values, probabilities)
+        weights = np.broadcast_to(weights, values.shape)
+        return quantiles_of_sorted(values, probabilities, np.cumsum(weights))
+
+
+def _level(levels, h, empty=()):
+    return levels[h] if h < len(levels) else empty
+
+
+def _sorted_items(blocks):
+    """The values of blocks, sorted, with their weights: a float where every
+    block has the same one, else an array."""
+    values = (
+        blocks[0][0] if len(blocks) == 1 else np.concatenate([b[0] for b in blocks])
+    )
+    uniform = {b[1] for b in blocks if not isinstance(b[1], np.ndarray)}
+    if len(uniform) == 1 and not any(isinstance(b[1], np.ndarray) for b in blocks):
+        weight = uniform.pop()
+        if values.shape[0] > 1 and not (values[1:] >= values[:-1]).all():
+            values = np.sort(values)
+        return values, weight
+    weights = np.concatenate(
+        [
+            np.broadcast_to(np.asarray(b[1], dtype=np.float64), b[0].shape)
+            for b in blocks
+        ]
+    )
+    order = np.argsort(values, kind="stable")
+    return values[order], weights[order]
+
+
+# --------------------------------------------------------------------------
+# The statistic
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuantileSketch(Statistic):
+    """Per-feature mergeable quantile summaries, and a batch's exact quantiles.
+
+    Attributes
+    ----------
+    summaries : tuple of _Summary
+        One per feature (see the module docstring).
+    capacity : int
+        The level capacity ``k``.
+    weight : int or float
+        The rows' weight (their number without weights), missing values
+        included.
+    exact : ndarray of shape (len(probabilities), n_features) or None
+        The exact quantiles of the one batch the sketch was made from; None
+        once batches are merged (the summaries then answer, exactly as long
+        as they hold every value).
+    probabilities : tuple of float
+        The probabilities ``exact`` is for.
+    """
+
+    summaries: tuple
+    capacity: int
+    weight: float
+    exact: np.ndarray | None = None
+    probabilities: tuple = ()
+
+    @classmethod
+    def of_sorted_columns(cls, columns, capacity, weight, probabilities):
+        """The sketch of one batch from its columns' observed values, sorted,
+        each a ``(values, weights)`` pair (weights: None for 1 each, or the
+        values' weights, sorted with them)."""
+        summaries, exact = [], []
+        for values, weights in columns:
+            cumulative = None if weights is None else np.cumsum(weights)
+            exact.append(quantiles_of_sorted(values, probabilities, cumulative))
+            summary = _Summary.of(values, 1.0 if weights is None else weights)
+            summaries.append(summary.compacted(capacity))
+        return cls(
+            tuple(summaries),
+            capacity,
+            weight,
+            np.array(exact, dtype=np.float64).T.reshape(len(probabilities), -1),
+            tuple(probabilities),
+        )
+
+    def merge(self, other):
+        """The sketch of the union of two batches."""
+        if other.capacity != self.capacity:
+            raise ValueError(
+                "cannot merge quantile sketches of different capacities "
+                f"({self.capacity} and {other.capacity}): refit with one rank_error."
+            )
+        return QuantileSketch(
+            tuple(
+                a.merge(b).compacted(self.capacity)
+                for a, b in zip(self.summaries, other.summaries, strict=True)
+            ),
+            self.capacity,
+            self.weight + other.weight,
+        )
+
+    def quantiles(self, probabilities):
+        """The quantiles at ``probabilities``, shape (len(probabilities),
+        n_features): exact where known, else the summaries'."""
+        if self.exact is not None and tuple(probabilities) == self.probabilities:
+            return self.exact
+        return np.array(
+            [s.quantiles(probabilities) for s in self.summaries], dtype=np.float64
+        ).T.reshape(len(probabilities), -1)
+
+    @property
+    def rank_error(self):
+        """Per feature, a bound on the rank error of the quantiles as a
+        fraction of the feature's weight: 0 where they are exact."""
+        if self.exact is not None:
+            return np.zeros(len(self.summaries))
+        return np.array(
+            [s.error / s.weight if s.weight > 0 else 0.0 for s in self.summaries]
+        )
+
+    # Persistence: plain arrays and numbers (skops trusts nothing else).
+    # Each (feature, level) is one sorted block: its size (-1 past the
+    # feature's last level) and its weight, or NaN there and one weight per
+    # value in ``weights``.
+    def as_dict(self):
+        depth = max(len(s.levels) for s in self.summaries)
+        shape = (len(self.summaries), depth)
+        sizes = np.full(shape, -1, dtype=np.int64)
+        level_weights = np.full(shape, np.nan)
+        flips = np.zeros(shape, dtype=np.int64)
+        values, weights = [np.empty(0)], [np.empty(0)]
+        for f, summary in enumerate(self.summaries):
+            flips[f, : len(summary.flips)] = summary.flips
+            for h, level in enumerate(summary.levels):
+                v, w = _sorted_items(level) if level else (np.empty(0), 1.0)
+                sizes[f, h] = v.shape[0]
+                values.append(v)
+                if isinstance(w, np.ndarray):
+                    weights.append(w)
+                else:
+                    level_weights[f, h] = w
+        return {
+            "values": np.concatenate(values),
+            "weights": np.concatenate(weights),
+            "sizes": sizes,
+            "level_weights": level_weights,
+            "flips": flips,
+            "errors": np.array([s.error for s in self.summaries]),
+            "summary_weights": np.array([s.weight for s in self.summaries]),
+            "capacity": self.capacity,
+            "weight": self.weight,
+            "exact": self.exact,
+            "probabilities": np.array(self.probabilities, dtype=np.float64),
+        }
+
+    @classmethod
+    def from_dict(cls, state):
+        values, weights = state["values"], state["weights"]
+        start = weights_start = 0
+        summaries = []
+        for f, sizes in enumerate(state["sizes"]):
+            levels = []
+            for h, size in enumerate(sizes[sizes >= 0]):
+                stop = start + int(size)
+                w = float(state["level_weights"][f, h])
+                if np.isnan(w):
+                    w = weights[weights_start : weights_start + int(size)]
+                    weights_start += int(size)
+                levels.append(((values[start:stop], w),) if size else ())
+                start = stop
+            summaries.append(
+                _Summary(
+                    tuple(levels),
+                    float(state["errors"][f]),
+                    float(state["summary_weights"][f]),
+                    tuple(int(n) for n in state["flips"][f][: len(levels)]),
+                )
+            )
+        return cls(
+            tuple(summaries),
+            int(state["capacity"]),
+            state["weight"],
+            state["exact"],
+            tuple(float(p) for p in state["probabilities"]),
+        )
