@@ -60,7 +60,7 @@ class NumpyBackend:
 
     def quantile_sketch(self, X, sample_weight, capacity, probabilities):
         """:class:`skbn._quantiles.QuantileSketch` of X, with its exact
-        quantiles at ``probabilities``."""
+        quantiles at ``probabilities`` (None: without)."""
         return _numpy_stats.quantile_sketch(X, sample_weight, capacity, probabilities)
 
     def scatter(self, X, sample_weight=None, origin=None):

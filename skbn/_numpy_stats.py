@@ -124,8 +124,8 @@ _SORTED_COLUMNS = 8
 
 def quantile_sketch(X, sample_weight, capacity, probabilities):
     """:class:`skbn._quantiles.QuantileSketch` of a dense 2-D batch, with its
-    exact quantiles at ``probabilities``; NaN entries and rows of weight 0
-    count as absent."""
+    exact quantiles at ``probabilities`` (None: without); NaN entries and
+    rows of weight 0 count as absent."""
     columns = []
     for start in range(0, X.shape[1], _SORTED_COLUMNS):
         rows = np.array(X[:, start : start + _SORTED_COLUMNS].T, dtype=np.float64)

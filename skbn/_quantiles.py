@@ -148,12 +148,14 @@ class _Summary:
 
     ``levels[h]`` is a tuple of blocks ``(values, weight)``: a 1-D float64
     array of observed values and their weight, a float for all of them or an
-    array, one each. ``error`` bounds the rank error (in weight), ``weight``
-    is the total weight, ``flips[h]`` counts level h's compactions (their
-    parity alternates the side the items are taken from).
+    array, one each; ``sizes[h]`` counts level h's values. ``error`` bounds
+    the rank error (in weight), ``weight`` is the total weight, ``flips[h]``
+    counts level h's compactions (their parity alternates the side the
+    items are taken from).
     """
 
     levels: tuple
+    sizes: tuple
     error: float
     weight: float
     flips: tuple
@@ -168,42 +170,39 @@ class _Summary:
             else weights * values.shape[0]
         )
         level = ((values, weights),) if values.shape[0] else ()
-        return cls((level,), 0.0, weight, (0,))
+        return cls((level,), (values.shape[0],), 0.0, weight, (0,))
 
     def merge(self, other):
         depth = max(len(self.levels), len(other.levels))
-        levels = tuple(
-            _level(self.levels, h) + _level(other.levels, h) for h in range(depth)
-        )
-        flips = tuple(
-            _level(self.flips, h, 0) + _level(other.flips, h, 0) for h in range(depth)
-        )
         return _Summary(
-            levels, self.error + other.error, self.weight + other.weight, flips
+            tuple(
+                _at(self.levels, h, ()) + _at(other.levels, h, ()) for h in range(depth)
+            ),
+            tuple(_at(self.sizes, h, 0) + _at(other.sizes, h, 0) for h in range(depth)),
+            self.error + other.error,
+            self.weight + other.weight,
+            tuple(_at(self.flips, h, 0) + _at(other.flips, h, 0) for h in range(depth)),
         )
-
-    @property
-    def size(self):
-        return sum(block[0].shape[0] for level in self.levels for block in level)
 
     def compacted(self, capacity):
-        """The summary within its budget, ``capacity * (levels + 1)`` items."""
+        """The summary within its budget, ``capacity * (levels + 1)`` items,
+        compacting the lowest full level first."""
         summary = self
-        while summary.size > capacity * (len(summary.levels) + 1):
-            sizes = [sum(b[0].shape[0] for b in level) for level in summary.levels]
-            h = next(h for h, size in enumerate(sizes) if size >= capacity)
+        while sum(summary.sizes) > capacity * (len(summary.sizes) + 1):
+            h = next(h for h, size in enumerate(summary.sizes) if size >= capacity)
             summary = summary._compact(h)
         return summary
 
     def _compact(self, h):
         values, weights = _sorted_items(self.levels[h])
-        keep = values.shape[0] - values.shape[0] % 2
+        n = values.shape[0]
+        keep = n - n % 2
         side = self.flips[h] % 2
         if not isinstance(weights, np.ndarray):
             # Copies: a view would keep the whole level alive.
             promoted = (values[side:keep:2].copy(), 2.0 * weights)
             step = 2.0 * weights
-            left = ((values[keep:].copy(), weights),) if keep < values.shape[0] else ()
+            left = ((values[keep:].copy(), weights),) if keep < n else ()
         else:
             cumulative = np.cumsum(weights[:keep])
             step = float(cumulative[-1]) / (keep // 2)
@@ -212,17 +211,23 @@ class _Summary:
                 cumulative, targets, side="right" if side else "left"
             )
             promoted = (values[np.minimum(index, keep - 1)], step)
-            left = (
-                ((values[keep:].copy(), weights[keep:].copy()),)
-                if keep < values.shape[0]
-                else ()
-            )
-        levels = list(self.levels) + ([()] if h + 1 == len(self.levels) else [])
-        flips = list(self.flips) + ([0] if h + 1 == len(self.flips) else [])
-        levels[h] = left
-        levels[h + 1] = levels[h + 1] + (promoted,)
+            left = ((values[keep:].copy(), weights[keep:].copy()),) if keep < n else ()
+        grow = h + 1 == len(self.levels)
+        levels, sizes, flips = (
+            list(part) + ([empty] if grow else [])
+            for part, empty in ((self.levels, ()), (self.sizes, 0), (self.flips, 0))
+        )
+        levels[h], sizes[h] = left, n - keep
+        levels[h + 1] += (promoted,)
+        sizes[h + 1] += keep // 2
         flips[h] += 1
-        return _Summary(tuple(levels), self.error + step / 2, self.weight, tuple(flips))
+        return _Summary(
+            tuple(levels),
+            tuple(sizes),
+            self.error + step / 2,
+            self.weight,
+            tuple(flips),
+        )
 
     def quantiles(self, probabilities):
         items = [block for level in self.levels for block in level]
@@ -235,8 +240,8 @@ class _Summary:
         return quantiles_of_sorted(values, probabilities, np.cumsum(weights))
 
 
-def _level(levels, h, empty=()):
-    return levels[h] if h < len(levels) else empty
+def _at(parts, h, empty):
+    return parts[h] if h < len(parts) else empty
 
 
 def _sorted_items(blocks):
@@ -294,18 +299,25 @@ class QuantileSketch(Statistic):
     probabilities: tuple = ()
 
     @classmethod
-    def of_sorted_columns(cls, columns, capacity, weight, probabilities):
+    def of_sorted_columns(cls, columns, capacity, weight, probabilities=None):
         """The sketch of one batch from its columns' observed values, sorted,
         each a ``(values, weights)`` pair (weights: None for 1 each, or the
-        values' weights, sorted with them)."""
-        summaries, exact = [], []
-        for values, weights in columns:
-            cumulative = None if weights is None else np.cumsum(weights)
-            exact.append(quantiles_of_sorted(values, probabilities, cumulative))
-            summary = _Summary.of(values, 1.0 if weights is None else weights)
-            summaries.append(summary.compacted(capacity))
+        values' weights, sorted with them); with its exact quantiles at
+        ``probabilities`` unless None."""
+        summaries = tuple(
+            _Summary.of(values, 1.0 if weights is None else weights).compacted(capacity)
+            for values, weights in columns
+        )
+        if probabilities is None:
+            return cls(summaries, capacity, weight)
+        exact = [
+            quantiles_of_sorted(
+                values, probabilities, None if weights is None else np.cumsum(weights)
+            )
+            for values, weights in columns
+        ]
         return cls(
-            tuple(summaries),
+            summaries,
             capacity,
             weight,
             np.array(exact, dtype=np.float64).T.reshape(len(probabilities), -1),
@@ -400,6 +412,7 @@ class QuantileSketch(Statistic):
             summaries.append(
                 _Summary(
                     tuple(levels),
+                    tuple(int(size) for size in sizes[sizes >= 0]),
                     float(state["errors"][f]),
                     float(state["summary_weights"][f]),
                     tuple(int(n) for n in state["flips"][f][: len(levels)]),

@@ -223,7 +223,10 @@ class RobustStandardizer(OneToOneFeatureMixin, DerivedOnUse, BatchTransformer):
         return capacity_for(self.rank_error)
 
     def _accumulate(self, backend, X, sample_weight, state, probabilities):
-        batch = backend.quantile_sketch(X, sample_weight, self._capacity, probabilities)
+        # The exact quantiles of a batch matter only when it is the whole fit
+        # so far: the first batch.
+        exact_at = probabilities if state is None else None
+        batch = backend.quantile_sketch(X, sample_weight, self._capacity, exact_at)
         return batch if state is None else state.merge(batch)
 
     def _derive(self, sketch, probabilities):
