@@ -20,15 +20,19 @@ import numpy as np
 from harness import Section, progress
 from sklearn.base import clone
 from sklearn.decomposition import PCA, IncrementalPCA
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
-from skbn import BatchStandardizer, MinMaxNormalizer, SVDWhitener
+from skbn import BatchStandardizer, MinMaxNormalizer, RobustStandardizer, SVDWhitener
 
 # Rows (--quick: / 100), chunks of a streaming pass (/ 10), calls a run (/ 100).
 SIZES = {
     "full": {"tall": 2_000_000, "chunk": 10_000, "whiten": (500_000, 200_000)},
     "quick": {"tall": 20_000, "chunk": 1_000, "whiten": (5_000, 2_000)},
 }
+# The robust case: 1,000,000 x 20 (quick: / 100), streamed in 100 batches.
+SIZES["full"].update(robust=1_000_000)
+SIZES["quick"].update(robust=10_000)
+ROBUST_FEATURES, ROBUST_BATCHES = 20, 100
 SIZES["full"].update(calls=2_000, memory=1_000_000)  # memory: rows of a subprocess
 SIZES["quick"].update(calls=20, memory=10_000)
 N_FEATURES, BATCH_SHAPES = 50, ((32, 16), (256, 16))
@@ -160,6 +164,42 @@ def scaler_case(sizes, repeat, name, ours, theirs, dtype):
     if not np.allclose(a, b, rtol=tol, atol=tol):
         most = np.max(np.abs(a - b))
         result.notes.append(f"{name}: the transforms differ by up to {most:.3g}")
+    return [result]
+
+
+def robust_case(sizes, repeat):
+    """RobustStandardizer vs RobustScaler: fit and transform on the same X, and
+    RobustStandardizer's partial_fit pass (quantiles read at the end) against
+    RobustScaler.fit on all of X, which has no partial_fit."""
+    X = make_data(sizes["robust"], ROBUST_FEATURES)
+    result = section("robust", "RobustStandardizer vs RobustScaler", X, repeat)
+    pair = (RobustStandardizer(), RobustScaler())
+    result.compare("fit", methodcaller("fit", X), pair, repeat, "sum")
+    transform = methodcaller("transform", X)
+    result.compare("transform (copy=True)", transform, pair, repeat, "copyto")
+    chunk = -(-X.shape[0] // ROBUST_BATCHES)
+
+    def stream_or_fit(estimator):
+        if isinstance(estimator, RobustScaler):
+            return estimator.fit(X)
+        estimator = clone(estimator)
+        for start in range(0, X.shape[0], chunk):
+            estimator.partial_fit(X[start : start + chunk])
+        # The quantiles are derived on first use: timed too.
+        return estimator, estimator.center_
+
+    line = passes(X, chunk) + " vs RobustScaler.fit"
+    result.compare(line, stream_or_fit, pair, repeat, "sum")
+    streamed, _ = stream_or_fit(pair[0])
+    result.notes.append(
+        f"robust: the streamed quantiles' proved rank error is at most "
+        f"{streamed.rank_error_.max():.2g} (fit: exact)"
+    )
+    rows = X[:1000]
+    a, b = (e.transform(rows) for e in pair)
+    if not np.array_equal(a, b):
+        most = np.max(np.abs(a - b))
+        result.notes.append(f"robust: the transforms differ by up to {most:.3g}")
     return [result]
 
 
@@ -348,6 +388,7 @@ CASES = {
 for name, size, p in (("whiten-50", 0, 50), ("whiten-300", 1, 300)):
     CASES[name] = functools.partial(whiten_case, name=name, size=size, n_features=p)
 CASES.update({"whiten-streaming": whiten_streaming, "per-call": per_call})
+CASES["robust"] = robust_case
 CASES["memory"] = memory
 
 
