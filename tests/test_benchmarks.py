@@ -72,6 +72,8 @@ def test_run_reports_every_case(run_py):
         "SVDWhitener",
         "PCA",
         "IncrementalPCA",
+        "RobustStandardizer",
+        "RobustScaler",
     ):
         assert estimator in text, estimator
     for operation in (
@@ -96,6 +98,11 @@ def test_run_reports_every_case(run_py):
     cases = {section["case"] for section in results["sections"]}
     assert cases == set(results["settings"]["cases"])
     assert {"standardize-float64", "minmax-float32", "whiten-300", "memory"} <= cases
+    assert "robust" in cases
+    assert any(
+        line.strip().startswith("partial_fit pass") and "vs RobustScaler.fit" in line
+        for line in lines
+    )
     assert any(
         line.strip().startswith("partial_fit pass") and "solver='qr'" in line
         for line in lines
