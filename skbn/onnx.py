@@ -6,7 +6,13 @@
 
 import numpy as np
 
-from . import BatchStandardizer, MinMaxNormalizer, SVDWhitener, ZScoreOutlierDetector
+from . import (
+    BatchStandardizer,
+    MinMaxNormalizer,
+    RobustStandardizer,
+    SVDWhitener,
+    ZScoreOutlierDetector,
+)
 
 __all__ = ["register"]
 
@@ -15,16 +21,18 @@ def register():
     """Register skl2onnx converters for every skbn estimator.
 
     After this call ``skl2onnx.to_onnx`` converts :class:`~skbn.BatchStandardizer`,
-    :class:`~skbn.MinMaxNormalizer`, :class:`~skbn.SVDWhitener` and
-    :class:`~skbn.ZScoreOutlierDetector`, alone or inside any pipeline.
+    :class:`~skbn.MinMaxNormalizer`, :class:`~skbn.RobustStandardizer`,
+    :class:`~skbn.SVDWhitener` and :class:`~skbn.ZScoreOutlierDetector`,
+    alone or inside any pipeline.
     Calling it again is harmless.
 
     The graph computes in the dtype of its input, float32 or float64, with
     the fitted values rounded to that dtype. Float64 graphs reproduce
     ``transform`` to rounding (bit for bit for the scalers). Float32 graphs
     stay close to float32 rounding also for data far from zero, because the
-    mean is subtracted as the sum of two float32 numbers (a single rounded
-    mean of ``1e4 + N(0, 0.1)`` data would cost about 1e-4 in the z-scores).
+    mean (the median, for :class:`~skbn.RobustStandardizer`) is subtracted
+    as the sum of two float32 numbers (a single rounded mean of
+    ``1e4 + N(0, 0.1)`` data would cost about 1e-4 in the z-scores).
     NaN stays NaN, as in ``transform``.
 
     :class:`~skbn.ZScoreOutlierDetector` has two outputs, as skl2onnx gives
@@ -161,11 +169,19 @@ def _affine(X, shift, factor, offset, dtype, opv, output=None):
     return OnnxIdentity(Y, op_version=opv, output_names=output)
 
 
-def _convert_standardizer(scope, operator, container):
+def _convert_scaler(scope, operator, container):
+    """BatchStandardizer and RobustStandardizer: the skeleton's affine map.
+
+    Each step is skipped where its parameter is None (``with_mean=False``,
+    ``with_centering=False``, ``with_scaling=False``; a RobustStandardizer
+    with neither is the identity).
+    """
     X = operator.inputs[0]
     estimator = operator.raw_operator
-    # The parameters of transform itself: gamma / scale_ is one factor there,
-    # so the float64 graph rounds as transform does.
+    # The parameters of transform itself: gamma / scale_ is one factor there
+    # (RobustStandardizer's is 1 / scale_ as its fit computes it: from
+    # halves where the range overflows), so the float64 graph rounds as
+    # transform does. Reading them derives them after partial_fit.
     _affine(
         X,
         estimator._shift,
@@ -253,8 +269,9 @@ def _convert_detector(scope, operator, container):
 
 
 _CONVERTERS = {
-    BatchStandardizer: _convert_standardizer,
+    BatchStandardizer: _convert_scaler,
     MinMaxNormalizer: _convert_minmax,
+    RobustStandardizer: _convert_scaler,
     SVDWhitener: _convert_whitener,
     ZScoreOutlierDetector: _convert_detector,
 }

@@ -14,7 +14,13 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from skbn import BatchStandardizer, MinMaxNormalizer, SVDWhitener, ZScoreOutlierDetector
+from skbn import (
+    BatchStandardizer,
+    MinMaxNormalizer,
+    RobustStandardizer,
+    SVDWhitener,
+    ZScoreOutlierDetector,
+)
 from tests.helpers import COMPLIANCE_ESTIMATORS
 
 skl2onnx = pytest.importorskip("skl2onnx")
@@ -23,7 +29,12 @@ skbn_onnx = pytest.importorskip("skbn.onnx")
 
 # float32 graphs compute in float32, transform in float64 then rounds.
 TOLERANCE = {np.float32: 1e-4, np.float64: 1e-10}
-NAN_TOLERANT = (BatchStandardizer, MinMaxNormalizer, ZScoreOutlierDetector)
+NAN_TOLERANT = (
+    BatchStandardizer,
+    MinMaxNormalizer,
+    RobustStandardizer,
+    ZScoreOutlierDetector,
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -110,6 +121,84 @@ def test_standardizer_gamma_beta(params, dtype, rng):
     mean = scaler.mean_ if scaler.with_mean else 0.0
     expected = np.asarray(params["gamma"]) * (X - mean) / scaler.scale_ + params["beta"]
     assert_close(Y, expected.astype(dtype), dtype)
+
+
+def robust_formula(scaler, X):
+    """RobustStandardizer's map written out in float64: (x - center_) / scale_."""
+    center = 0.0 if scaler.center_ is None else scaler.center_
+    scale = 1.0 if scaler.scale_ is None else scaler.scale_
+    return (X.astype(np.float64) - center) / scale
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"with_centering": False},
+        {"with_scaling": False},
+        {"with_centering": False, "with_scaling": False},
+        {"quantile_range": (10.0, 90.0), "unit_variance": True},
+    ],
+    ids=repr,
+)
+def test_robust_standardizer_settings(params, dtype, rng):
+    X_fit = with_nan(far_from_zero(rng), rng)
+    X_fit[:5] *= 100.0  # outliers, which the median and quantiles ignore
+    scaler = RobustStandardizer(**params).fit(X_fit)
+    assert (scaler.center_ is None) == (params.get("with_centering") is False)
+    assert (scaler.scale_ is None) == (params.get("with_scaling") is False)
+    X = with_nan(far_from_zero(rng, 200).astype(dtype), rng)
+
+    (Y,) = run(scaler, X)
+
+    assert Y.shape == X.shape
+    np.testing.assert_array_equal(np.isnan(Y), np.isnan(X))
+    assert_close(Y, robust_formula(scaler, X).astype(dtype), dtype)
+    if dtype == np.float64:
+        # The steps and values of transform: the same roundings.
+        np.testing.assert_array_equal(Y, scaler.transform(X))
+    else:
+        assert_close(Y, scaler.transform(X), dtype)
+
+
+@pytest.mark.parametrize("with_scaling", [True, False])
+def test_robust_standardizer_float32_far_from_zero(with_scaling, rng):
+    # 1e4 + N(0, 0.1): float32 keeps only about 3 digits of x - median.
+    offsets = np.array([1e4, -2e4, 5e3])
+    X_fit = offsets + 0.1 * rng.normal(size=(400, 3))
+    scaler = RobustStandardizer(with_scaling=with_scaling).fit(X_fit)
+    X = (offsets + 0.1 * rng.normal(size=(300, 3))).astype(np.float32)
+    expected = robust_formula(scaler, X)  # from the float32 values, in float64
+
+    (Y,) = run(scaler, X)
+
+    assert Y.dtype == np.float32
+    # Float32 rounding of the output, not of the median (as transform does).
+    tol = 1e-6 * np.abs(expected).max()
+    assert np.abs(Y - expected).max() < tol
+    assert np.abs(scaler.transform(X) - expected).max() < tol
+    # Where a median rounded once to float32 would be off by up to 5e-4,
+    # divided by an interquartile range near 0.13.
+    factor = np.float32(1.0) if scaler.scale_ is None else 1.0 / scaler.scale_
+    naive = (X - scaler.center_.astype(np.float32)) * np.float32(factor)
+    assert np.abs(naive - expected).max() > 10 * tol
+
+
+def test_robust_standardizer_streamed(rng):
+    # Past 2 * 512 rows, rank_error=0.1's sketch summarizes: the quantiles
+    # are approximate, and the graph carries those of the estimator.
+    X_fit = far_from_zero(rng, 3000)
+    scaler = RobustStandardizer(rank_error=0.1)
+    for batch in np.array_split(X_fit, 10):
+        scaler.partial_fit(batch)
+    X = with_nan(far_from_zero(rng, 200), rng)
+
+    (Y,) = run(scaler, X)  # the converter reads the map before anything else
+
+    assert (scaler.rank_error_ > 0).all()
+    np.testing.assert_array_equal(Y, scaler.transform(X))
+    assert_close(Y, robust_formula(scaler, X), np.float64)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
