@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
 from skbn import (
     BatchStandardizer,
     MinMaxNormalizer,
+    RobustStandardizer,
     SVDWhitener,
     ZScoreOutlierDetector,
 )
@@ -58,6 +59,7 @@ class Setting(helpers.Setting):
 FIT_METHODS = {
     BatchStandardizer: ["partial_fit", "partial_fit_transform"],
     MinMaxNormalizer: ["partial_fit"],
+    RobustStandardizer: ["partial_fit"],
     ZScoreOutlierDetector: ["partial_fit"],
     SVDWhitener: ["partial_fit"],
 }
@@ -71,6 +73,18 @@ SETTINGS = [
         MinMaxNormalizer, "feature_range_clip", {"feature_range": (-1, 1), "clip": True}
     ),
     Setting(MinMaxNormalizer, "data_range", {"data_range": (0, 255)}),
+    Setting(RobustStandardizer, "default"),
+    Setting(
+        RobustStandardizer,
+        "unit_variance_no_centering",
+        {"with_centering": False, "unit_variance": True},
+    ),
+    Setting(
+        RobustStandardizer,
+        "deciles_no_scaling",
+        {"quantile_range": (10.0, 90.0), "with_scaling": False},
+    ),
+    Setting(RobustStandardizer, "rank_error", {"rank_error": 0.05}),
     Setting(ZScoreOutlierDetector, "default"),
     Setting(ZScoreOutlierDetector, "threshold", {"threshold": 2.0}),
     Setting(ZScoreOutlierDetector, "momentum", {"threshold": 2.0, "momentum": 0.2}),
@@ -437,6 +451,31 @@ def check_detector(est, setting, batches):
     )
 
 
+def check_robust(est, setting, batches):
+    """RobustScaler on all the rows, and numpy's percentiles: the streams
+    here (19 rows) are far below the sketch's capacity, so exact."""
+    X = np.vstack(batches)
+    params = {k: v for k, v in setting.params.items() if k != "rank_error"}
+    ref = RobustScaler(**params).fit(X)
+    for name in ("center_", "scale_"):
+        expected = getattr(ref, name)
+        if expected is None:
+            assert getattr(est, name) is None, name
+        else:
+            assert_allclose(getattr(est, name), expected, rtol=1e-12, err_msg=name)
+    q_min, q_max = setting.params.get("quantile_range", (25.0, 75.0))
+    assert_allclose(
+        est.quantiles_, np.percentile(X, [q_min, 50.0, q_max], axis=0), rtol=1e-12
+    )
+    assert_array_equal(est.rank_error_, np.zeros(N_FEATURES))
+    assert est.n_samples_seen_ == len(X)
+    assert est.n_features_in_ == N_FEATURES
+    P = probe(batches)
+    assert_allclose(
+        est.transform(named_like(est, P)), ref.transform(P), rtol=1e-12, atol=1e-12
+    )
+
+
 def expected_output_covariance(params, covariance):
     """Covariance of the whitened training data, from Kessy et al.'s maps."""
     method = params.get("method", "zca")
@@ -496,6 +535,7 @@ def check_whitener(est, setting, batches):
 REFERENCES = {
     BatchStandardizer: check_standardizer,
     MinMaxNormalizer: check_minmax,
+    RobustStandardizer: check_robust,
     ZScoreOutlierDetector: check_detector,
     SVDWhitener: check_whitener,
 }
@@ -759,6 +799,34 @@ INVALID_PARAMS = {
         ({"clip": "yes"}, "clip"),
         ({"copy": "no"}, "copy"),
     ],
+    RobustStandardizer: [
+        ({"with_centering": "yes"}, "with_centering"),
+        ({"with_scaling": None}, "with_scaling"),
+        ({"unit_variance": 1}, "unit_variance"),
+        ({"copy": "no"}, "copy"),
+        ({"quantile_range": (75.0, 25.0)}, "quantile_range"),
+        ({"quantile_range": (-1.0, 50.0)}, "quantile_range"),
+        ({"quantile_range": (0.0, 101.0)}, "quantile_range"),
+        ({"quantile_range": (np.nan, 75.0)}, "quantile_range"),
+        ({"quantile_range": (25.0, np.inf)}, "quantile_range"),
+        ({"quantile_range": (True, 75.0)}, "quantile_range"),
+        ({"quantile_range": (25.0,)}, "quantile_range"),
+        ({"quantile_range": (10.0, 50.0, 90.0)}, "quantile_range"),
+        ({"quantile_range": 25.0}, "quantile_range"),
+        ({"quantile_range": "ab"}, "quantile_range"),
+        ({"quantile_range": None}, "quantile_range"),
+        # The normal distribution's range is infinite, or zero.
+        ({"quantile_range": (0.0, 75.0), "unit_variance": True}, "unit_variance"),
+        ({"quantile_range": (25.0, 100.0), "unit_variance": True}, "unit_variance"),
+        ({"quantile_range": (50.0, 50.0), "unit_variance": True}, "unit_variance"),
+        ({"rank_error": 0.0}, "rank_error"),
+        ({"rank_error": -0.01}, "rank_error"),
+        ({"rank_error": 1.5}, "rank_error"),
+        ({"rank_error": np.nan}, "rank_error"),
+        ({"rank_error": True}, "rank_error"),
+        ({"rank_error": "0.01"}, "rank_error"),
+        ({"rank_error": None}, "rank_error"),
+    ],
     ZScoreOutlierDetector: [
         ({"threshold": 0}, "threshold"),
         ({"threshold": 0.0}, "threshold"),
@@ -961,3 +1029,44 @@ def test_whitener_invalid_parameter_set_after_fitting_fails_fit_too(
     est.fit(np.vstack(good[:2]))
     est.partial_fit(good[2])
     assert_matches_reference(est, setting, good)
+
+
+# ---------------------------------------------------------------------------
+# RobustStandardizer: a bad batch once the sketch has compacted
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "n_samples"),
+    [({"rank_error": 0.05}, 6_000), ({}, 20_000)],
+    ids=["rank_error_0.05-6000_rows", "default-20000_rows"],
+)
+def test_robust_bad_batch_after_compaction_leaves_no_trace(params, n_samples):
+    # Past twice the level capacity (2048 rows at rank_error=0.05, 16384 at
+    # the default) the sketch summarizes: a rejected batch must leave its
+    # levels, weights and error exactly as they were.
+    rng = np.random.default_rng(7)
+    X = rng.standard_t(3, size=(n_samples, N_FEATURES)) * [1.0, 10.0, 3.0, 0.1, 2.0]
+    batches = np.array_split(X, 7)
+    est = feed(RobustStandardizer(**params), batches[:4])
+    before = snapshot(est)
+    for case in cases_for(Setting(RobustStandardizer, "big", params), fitted=True):
+        with case.raises():
+            est.partial_fit(case.X, sample_weight=case.sample_weight)
+    assert_state_equal(before, est)
+    feed(est, batches[4:])
+    fresh = feed(RobustStandardizer(**params), batches)
+    assert_state_equal(snapshot(fresh), est)
+    # The sketch's promise, against numpy: each reported quantile lies
+    # between the exact (q - rank_error_) and (q + rank_error_) quantiles, up
+    # to one value (skbn._quantiles: a summary's quantile interpolates between
+    # its items, not between the data's neighbouring order statistics).
+    bound = params.get("rank_error", 0.005)
+    assert np.all(est.rank_error_ > 0)
+    assert np.all(est.rank_error_ <= bound)
+    for row, q in enumerate((0.25, 0.5, 0.75)):
+        for j in range(N_FEATURES):
+            slack = est.rank_error_[j] + 1 / n_samples
+            low, high = np.quantile(X[:, j], np.clip([q - slack, q + slack], 0, 1))
+            assert low <= est.quantiles_[row, j] <= high, (q, j)
+    assert est.n_samples_seen_ == n_samples
