@@ -23,6 +23,7 @@ import dask.array as da  # noqa: E402
 from skbn import (  # noqa: E402
     BatchStandardizer,
     MinMaxNormalizer,
+    RobustStandardizer,
     SVDWhitener,
     ZScoreOutlierDetector,
 )
@@ -82,6 +83,21 @@ SETTINGS = [
         MinMaxNormalizer, "feature_range_clip", {"feature_range": (-1, 1), "clip": True}
     ),
     Setting(MinMaxNormalizer, "data_range", {"data_range": (0, 255)}),
+    # N_SAMPLES rows are fewer than the sketch holds whole (16384 by default,
+    # 2048 at rank_error=0.05): merged chunk sketches give the exact
+    # quantiles of the numpy fit.
+    Setting(RobustStandardizer, "default"),
+    Setting(
+        RobustStandardizer,
+        "unit_variance_no_centering",
+        {"with_centering": False, "unit_variance": True},
+    ),
+    Setting(
+        RobustStandardizer,
+        "deciles_no_scaling",
+        {"quantile_range": (10.0, 90.0), "with_scaling": False},
+    ),
+    Setting(RobustStandardizer, "rank_error", {"rank_error": 0.05}),
     *(Setting(SVDWhitener, method, {"method": method}) for method in METHODS),
     Setting(SVDWhitener, "pca_2", {"method": "pca", "n_components": 2}),
     Setting(SVDWhitener, "eps", {"eps": 1e-3}),
@@ -108,6 +124,7 @@ EXACT = {MinMaxNormalizer: ("data_min_", "data_max_", "data_range_")}
 TRANSFORMS = {
     BatchStandardizer: ("transform",),
     MinMaxNormalizer: ("transform",),
+    RobustStandardizer: ("transform",),
     SVDWhitener: ("transform",),
     ZScoreOutlierDetector: ("score_samples", "decision_function", "predict"),
 }
@@ -198,6 +215,9 @@ def loads(log_path):
 
 
 def assert_attribute_equal(actual, expected, name, exact=False):
+    if expected is None:  # as RobustStandardizer's center_ without centering
+        assert actual is None, name
+        return
     if isinstance(expected, np.ndarray):
         assert isinstance(actual, np.ndarray), name
         assert actual.shape == expected.shape, name
@@ -634,3 +654,46 @@ def test_whitener_refuses_nan(method):
     with pytest.raises(ValueError, match="NaN"):
         est.partial_fit(to_dask(bad))
     assert_same_attributes(before, est)
+
+
+# ---------------------------------------------------------------------------
+# RobustStandardizer past the sketch's exact range
+# ---------------------------------------------------------------------------
+
+
+def assert_within_rank_error(est, X, probabilities):
+    """Each quantile lies between numpy's exact (q - e) and (q + e) ones,
+    ``e = rank_error_`` plus one value (a summary interpolates between its
+    own items, not the data's neighbouring order statistics)."""
+    n_samples = X.shape[0]
+    for row, q in enumerate(probabilities):
+        for j in range(X.shape[1]):
+            slack = est.rank_error_[j] + 1 / n_samples
+            low, high = np.quantile(X[:, j], np.clip([q - slack, q + slack], 0, 1))
+            assert low <= est.quantiles_[row, j] <= high, (q, j)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"quantile_range": (5.0, 95.0), "rank_error": 0.05}],
+    ids=["default", "quantile_range_rank_error"],
+)
+def test_robust_fit_beyond_the_exact_range_keeps_its_rank_error(params):
+    # 40000 rows in chunks of 10000: each chunk's sketch is exact, their
+    # merge is not; the quantiles must stay within the reported rank error
+    # of numpy's, and the fit must not depend on how the workers ran.
+    X = make_data(18, n_samples=40_000)
+    X[::50, 2] = 1e9  # outliers, which must not move the quantiles
+    dX = da.from_array(X, chunks=(10_000, -1))
+    est = RobustStandardizer(**params).fit(dX)
+    q_min, q_max = params.get("quantile_range", (25.0, 75.0))
+    bound = params.get("rank_error", 0.005)
+    assert np.all(est.rank_error_ > 0)
+    assert np.all(est.rank_error_ <= bound)
+    assert_within_rank_error(est, X, (q_min / 100, 0.5, q_max / 100))
+    assert_array_equal(est.center_, est.quantiles_[1])
+    assert est.n_samples_seen_ == X.shape[0]
+    again = RobustStandardizer(**params).fit(dX)
+    for name in ("center_", "scale_", "quantiles_", "rank_error_"):
+        assert_array_equal(getattr(again, name), getattr(est, name), err_msg=name)
+    assert_outputs_like_numpy(est, X, dX)
