@@ -201,6 +201,21 @@ def test_robust_standardizer_streamed(rng):
     assert_close(Y, robust_formula(scaler, X), np.float64)
 
 
+def test_robust_standardizer_range_beyond_float64(rng):
+    # An interquartile range beyond float64's largest value: scale_ is
+    # infinite, the factor that transform multiplies by is not.
+    signs = np.repeat([-1.0, 1.0], 20)[:, None]
+    scaler = RobustStandardizer().fit(signs * rng.uniform(1.2, 1.5, (40, 2)) * 1e308)
+    assert np.isinf(scaler.scale_).all()
+    X = rng.uniform(-1.0, 1.0, size=(30, 2)) * 1e308
+
+    (Y,) = run(scaler, X)
+
+    np.testing.assert_array_equal(Y, scaler.transform(X))
+    halves = scaler.quantiles_[2] / 2 - scaler.quantiles_[0] / 2
+    assert_close(Y, (X - scaler.center_) / halves / 2, np.float64)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_minmax_clip_out_of_range(dtype, rng):
     X_fit = far_from_zero(rng)
