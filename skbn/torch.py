@@ -4,7 +4,8 @@
 eval mode whose forward pass is the transformer's ``transform``: a
 :class:`~skbn.BatchStandardizer` becomes a ``BatchNorm1d`` whose running
 statistics mean what the standardizer's do, so that training can go on in
-PyTorch. :func:`from_module` goes the other way, from a trained
+PyTorch; a :class:`~skbn.RobustStandardizer` becomes a fixed per-feature
+:class:`Affine` map. :func:`from_module` goes the other way, from a trained
 ``nn.BatchNorm1d`` to a fitted :class:`~skbn.BatchStandardizer`, which
 ``partial_fit`` can go on updating.
 
@@ -19,6 +20,7 @@ from torch import nn
 from ._array_api import estimator_to_numpy
 from ._minmax import MinMaxNormalizer
 from ._outliers import ZScoreOutlierDetector
+from ._robust import RobustStandardizer
 from ._standardize import BatchStandardizer, from_running_statistics
 from ._whitener import SVDWhitener
 
@@ -84,9 +86,11 @@ class CenteredBatchNorm1d(nn.BatchNorm1d):
 class Affine(nn.Module):
     """Per-feature affine map ``(x - shift) * factor + offset``.
 
-    What :func:`to_module` gives for a :class:`~skbn.BatchStandardizer` that
-    is not a BatchNorm layer (``with_mean=False``, ``with_std=False``, or a
-    ``scale_`` no running variance can reproduce).
+    What :func:`to_module` gives for a :class:`~skbn.RobustStandardizer`
+    (``shift = center_``, ``factor = 1 / scale_``, ``offset = 0``), and for
+    a :class:`~skbn.BatchStandardizer` that is not a BatchNorm layer
+    (``with_mean=False``, ``with_std=False``, or a ``scale_`` no running
+    variance can reproduce).
 
     Parameters
     ----------
@@ -192,22 +196,25 @@ def to_module(estimator):
     ``estimator.transform`` to rounding (about 1e-15 relative) on float64
     input; call ``.float()`` on it for float32, as for any module.
 
-    ================================ ==========================================
-    estimator                        module
-    ================================ ==========================================
-    :class:`~skbn.BatchStandardizer` :class:`CenteredBatchNorm1d` (a
-                                     ``nn.BatchNorm1d``), or :class:`Affine`
-                                     where no BatchNorm layer is the same map
-                                     (see Notes)
-    :class:`~skbn.MinMaxNormalizer`  :class:`MinMaxScale`
-    :class:`~skbn.SVDWhitener`       :class:`Whiten`
-    ================================ ==========================================
+    ================================== ========================================
+    estimator                          module
+    ================================== ========================================
+    :class:`~skbn.BatchStandardizer`   :class:`CenteredBatchNorm1d` (a
+                                       ``nn.BatchNorm1d``), or :class:`Affine`
+                                       where no BatchNorm layer is the same
+                                       map (see Notes)
+    :class:`~skbn.MinMaxNormalizer`    :class:`MinMaxScale`
+    :class:`~skbn.RobustStandardizer`  :class:`Affine` (see Notes)
+    :class:`~skbn.SVDWhitener`         :class:`Whiten`
+    ================================== ========================================
 
     Parameters
     ----------
-    estimator : BatchStandardizer, MinMaxNormalizer or SVDWhitener
-        A fitted transformer (fitted on any array namespace: its statistics
-        are copied to host memory).
+    estimator : fitted transformer
+        A :class:`~skbn.BatchStandardizer`, :class:`~skbn.MinMaxNormalizer`,
+        :class:`~skbn.RobustStandardizer` or :class:`~skbn.SVDWhitener`,
+        fitted (on any array namespace: its statistics are copied to host
+        memory).
 
     Returns
     -------
@@ -263,6 +270,14 @@ def to_module(estimator):
     finite where ``var_`` is not (variances beyond float64's range, from
     data near 1e154 and beyond or spreads near 1e-154 and below).
 
+    A :class:`~skbn.RobustStandardizer` becomes an :class:`Affine` module with
+    ``shift = center_`` (0 with ``with_centering=False``),
+    ``factor = 1 / scale_`` (1 with ``with_scaling=False``; the reciprocal
+    ``transform`` multiplies by, which stays finite where an interquantile
+    range beyond float64's range makes ``scale_`` infinite) and
+    ``offset = 0``. Its quantiles are fixed: no training pass in PyTorch
+    updates them.
+
     Examples
     --------
     >>> import numpy as np
@@ -290,6 +305,19 @@ def to_module(estimator):
     tensor([ 2.8000, 18.2000], dtype=torch.float64)
     >>> scaler.partial_fit(batch).mean_
     array([ 2.8, 18.2])
+
+    A :class:`~skbn.RobustStandardizer` is a fixed affine map:
+
+    >>> from skbn import RobustStandardizer
+    >>> robust = RobustStandardizer().fit(X)
+    >>> module = to_module(robust)
+    >>> module.shift
+    tensor([ 3., 20.], dtype=torch.float64)
+    >>> module.factor
+    tensor([0.5000, 0.1000], dtype=torch.float64)
+    >>> y = module(torch.from_numpy(X)).numpy()
+    >>> bool((y == robust.transform(X)).all())
+    True
     """
     if isinstance(estimator, ZScoreOutlierDetector):
         raise TypeError(
@@ -298,10 +326,16 @@ def to_module(estimator):
             "a BatchStandardizer fitted with the detector's momentum and test "
             "module(x).abs().amax(dim=1) > threshold."
         )
-    if not isinstance(estimator, (BatchStandardizer, MinMaxNormalizer, SVDWhitener)):
+    transformers = (
+        BatchStandardizer,
+        MinMaxNormalizer,
+        RobustStandardizer,
+        SVDWhitener,
+    )
+    if not isinstance(estimator, transformers):
         raise TypeError(
-            "to_module takes a fitted BatchStandardizer, MinMaxNormalizer or "
-            f"SVDWhitener; got {type(estimator).__name__}."
+            "to_module takes a fitted BatchStandardizer, MinMaxNormalizer, "
+            f"RobustStandardizer or SVDWhitener; got {type(estimator).__name__}."
         )
     check_is_fitted(estimator)
     estimator = estimator_to_numpy(estimator)
@@ -314,6 +348,8 @@ def to_module(estimator):
             else (None, None)
         )
         module = MinMaxScale(estimator.scale_, estimator.min_, low=low, high=high)
+    elif isinstance(estimator, RobustStandardizer):
+        module = _robust_module(estimator)
     else:
         module = Whiten(estimator.mean_, estimator.whitening_matrix_)
     return module.eval()
@@ -454,6 +490,15 @@ def _standardizer_module(scaler):
         bn.bias.copy_(_tensor(beta))
         bn.num_batches_tracked.fill_(int(scaler.n_batches_seen_))
     return bn
+
+
+def _robust_module(scaler):
+    n_features = scaler.n_features_in_
+    shift = np.zeros(n_features) if scaler.center_ is None else scaler.center_
+    # The factor transform multiplies by: 1 / scale_, finite also where
+    # scale_ overflows.
+    factor = np.ones(n_features) if scaler._factor is None else scaler._factor
+    return Affine(shift, factor, np.zeros(n_features))
 
 
 def _running_var_for(var, scale, eps):

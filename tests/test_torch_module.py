@@ -17,6 +17,7 @@ torch = pytest.importorskip("torch")
 from skbn import (  # noqa: E402
     BatchStandardizer,
     MinMaxNormalizer,
+    RobustStandardizer,
     ZScoreOutlierDetector,
 )
 from skbn.torch import (  # noqa: E402
@@ -76,12 +77,17 @@ def _formula(est, X):
         # differs from (x - data_min_) / data_range_ * (hi - lo) + lo.
         y = X * est.scale_ + est.min_
         return np.clip(y, *est.feature_range) if est.clip else y
+    if isinstance(est, RobustStandardizer):
+        centered = X if est.center_ is None else X - est.center_
+        return centered if est.scale_ is None else centered / est.scale_
     return (X - est.mean_) @ est.whitening_matrix_
 
 
 def _module_type(est):
     if isinstance(est, BatchStandardizer):
         return CenteredBatchNorm1d if est.with_mean and est.with_std else Affine
+    if isinstance(est, RobustStandardizer):
+        return Affine
     return MinMaxScale if isinstance(est, MinMaxNormalizer) else Whiten
 
 
@@ -228,6 +234,62 @@ def test_affine_where_no_batchnorm_is_the_map(params, rng):
     np.testing.assert_array_equal(module.offset.numpy(), beta)
     _assert_close(_forward(module, X), est.transform(X), 1e-12)
     _assert_close(_forward(module, X), _formula(est, X), 1e-12)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"with_centering": False},
+        {"with_scaling": False},
+        {"with_centering": False, "with_scaling": False},
+        {"quantile_range": (10.0, 90.0), "unit_variance": True},
+    ],
+    ids=repr,
+)
+def test_robust_standardizer_is_affine(params, rng):
+    X_fit = _data(rng, 300, offset=1e6)
+    X_fit[:10] *= 1e3  # outliers, which the median and quantiles ignore
+    X_fit[rng.random(X_fit.shape) < 0.1] = np.nan
+    est = RobustStandardizer(**params).fit(X_fit)
+    module = to_module(est)
+    assert type(module) is Affine and not module.training
+    center = np.zeros(5) if est.center_ is None else est.center_
+    np.testing.assert_array_equal(module.shift.numpy(), center)
+    factor = np.ones(5) if est.scale_ is None else 1.0 / est.scale_
+    np.testing.assert_allclose(module.factor.numpy(), factor, rtol=1e-15)
+    np.testing.assert_array_equal(module.offset.numpy(), 0.0)
+    X = _data(rng, 100, offset=1e6)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    actual = _forward(module, X)
+    # (x - shift) * factor, as transform computes it; NaN stays NaN.
+    np.testing.assert_array_equal(actual, est.transform(X))
+    _assert_close(actual, _formula(est, X), 1e-12)
+
+
+def test_robust_standardizer_streamed_and_beyond_float64(rng):
+    # Streamed past what rank_error=0.1's sketch holds: approximate quantiles,
+    # derived by to_module on first use.
+    X = _data(rng, 3000, offset=3.0)
+    est = RobustStandardizer(rank_error=0.1)
+    for batch in np.array_split(X, 10):
+        est.partial_fit(batch)
+    module = to_module(est)
+    assert (est.rank_error_ > 0).all()
+    np.testing.assert_array_equal(_forward(module, X), est.transform(X))
+    # An interquartile range beyond float64's largest value: scale_ is
+    # infinite, the factor that transform multiplies by is not.
+    signs = np.repeat([-1.0, 1.0], 20)[:, None]
+    X = signs * rng.uniform(1.2e308, 1.5e308, size=(40, 2))
+    est = RobustStandardizer().fit(X)
+    assert np.isinf(est.scale_).all()
+    module = to_module(est)
+    assert (module.factor.numpy() > 0).all()
+    X_test = rng.uniform(-1.0, 1.0, size=(30, 2)) * 1e308
+    actual = _forward(module, X_test)
+    np.testing.assert_array_equal(actual, est.transform(X_test))
+    halves = est.quantiles_[2] / 2 - est.quantiles_[0] / 2
+    _assert_close(actual, (X_test - est.center_) / halves / 2, 1e-12)
 
 
 def test_three_dimensional_input_as_batchnorm(rng):
