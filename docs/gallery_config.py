@@ -10,15 +10,18 @@ from sphinx.errors import ExtensionError
 from sphinx_gallery.scrapers import matplotlib_scraper
 
 # The story of the gallery: inputs are standardized and min-max normalized, z-scores
-# expose outliers, normalized inputs allow a larger learning rate, whitening
-# decorrelates (and keeps its digits on nearly collinear data with solver="qr");
-# then Batch Normalization carries standardization into a network's hidden layers,
-# streaming merges the statistics batch by batch, and statistics streamed in skbn
-# start a network's BatchNorm layer. An example missing from the list goes last.
+# expose outliers, the median and the interquartile range scale data that outliers
+# would squeeze (exactly, or streamed with a proved rank error), normalized inputs
+# allow a larger learning rate, whitening decorrelates (and keeps its digits on
+# nearly collinear data with solver="qr"); then Batch Normalization carries
+# standardization into a network's hidden layers, streaming merges the statistics
+# batch by batch, and statistics streamed in skbn start a network's BatchNorm layer.
+# An example missing from the list goes last.
 STORY = [
     "plot_standardization.py",
     "plot_minmax_normalization.py",
     "plot_outlier_detection.py",
+    "plot_robust_scaling.py",
     "plot_learning_rate.py",
     "plot_whitening.py",
     "plot_whitening_accuracy.py",

@@ -384,9 +384,12 @@ print(f"the cluster is no longer flagged from a share of {masked_from:.0%}")
 #   on new data (the "fitted on the inliers only" lines above);
 # - refit on the rows the first pass kept (as above), which works when the
 #   first pass flags the outliers, that is, before masking sets in;
-# - robust statistics (median and interquartile range, as in
-#   :class:`~sklearn.preprocessing.RobustScaler`), or a robust covariance
-#   estimate (:class:`~sklearn.covariance.EllipticEnvelope`).
+# - robust statistics: the median and the interquartile range of
+#   :class:`~skbn.RobustStandardizer` (scikit-learn's
+#   :class:`~sklearn.preprocessing.RobustScaler`, streamed), which withstand up
+#   to a quarter of outliers
+#   (:ref:`sphx_glr_auto_examples_plot_robust_scaling.py`), or a robust
+#   covariance estimate (:class:`~sklearn.covariance.EllipticEnvelope`).
 #
 # :class:`~skbn.ZScoreOutlierDetector` computes its z-scores with
 # :class:`~skbn.BatchStandardizer`, whose standardization is shown in
