@@ -26,6 +26,7 @@ from sklearn import config_context
 from skbn import (
     BatchStandardizer,
     MinMaxNormalizer,
+    RobustStandardizer,
     SVDWhitener,
     ZScoreOutlierDetector,
 )
@@ -72,6 +73,22 @@ def un_min_maxed(A, Z):
     return Z * (high - low) + low
 
 
+def _median_and_iqr(A):
+    """RobustScaler's statistics: the median and the interquartile range."""
+    low, high = np.percentile(A, [25.0, 75.0], axis=0)
+    return np.median(A, axis=0), high - low
+
+
+def robust_scaled(A, X):
+    center, scale = _median_and_iqr(A)
+    return (X - center) / scale
+
+
+def robust_unscaled(A, Z):
+    center, scale = _median_and_iqr(A)
+    return Z * scale + center
+
+
 def _zca(A, power):
     centred = A - A.mean(axis=0)
     values, vectors = np.linalg.eigh(centred.T @ centred / len(A))
@@ -94,6 +111,7 @@ def scores(A, X):
 TRANSFORMERS = {
     "BatchStandardizer": (BatchStandardizer, standardized, destandardized),
     "MinMaxNormalizer": (MinMaxNormalizer, min_maxed, un_min_maxed),
+    "RobustStandardizer": (RobustStandardizer, robust_scaled, robust_unscaled),
     "SVDWhitener": (SVDWhitener, whitened, unwhitened),
 }
 
@@ -102,6 +120,8 @@ REFERENCE = {
     ("BatchStandardizer", "inverse_transform"): destandardized,
     ("MinMaxNormalizer", "transform"): min_maxed,
     ("MinMaxNormalizer", "inverse_transform"): un_min_maxed,
+    ("RobustStandardizer", "transform"): robust_scaled,
+    ("RobustStandardizer", "inverse_transform"): robust_unscaled,
     ("SVDWhitener", "transform"): whitened,
     ("SVDWhitener", "inverse_transform"): unwhitened,
 }
@@ -415,6 +435,7 @@ NOT_NUMBERS = {
 ESTIMATORS = {
     "BatchStandardizer": BatchStandardizer,
     "MinMaxNormalizer": MinMaxNormalizer,
+    "RobustStandardizer": RobustStandardizer,
     "SVDWhitener": SVDWhitener,
     "ZScoreOutlierDetector": ZScoreOutlierDetector,
 }
@@ -422,6 +443,7 @@ ESTIMATORS = {
 READERS = {
     BatchStandardizer: ["transform", "inverse_transform"],
     MinMaxNormalizer: ["transform", "inverse_transform"],
+    RobustStandardizer: ["transform", "inverse_transform"],
     SVDWhitener: ["transform", "inverse_transform"],
     ZScoreOutlierDetector: ["score_samples", "predict"],
 }
