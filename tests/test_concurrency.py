@@ -26,7 +26,10 @@ Three kinds of test:
   device for a tensor, an ndarray for an ndarray) and equal a reference
   computed here with numpy: ``(x - mean) / std`` from ``np.mean`` and
   ``np.var`` (ddof=0) of the fit data, ``(x - min) / (max - min) * (hi - lo)
-  + lo``, ``-max_j |z_j|`` for the detector's score, the round trip
+  + lo``, ``(x - median) / (q_max-th - q_min-th percentile)`` from
+  ``np.median`` and ``np.percentile`` (the 200 rows are far fewer than the
+  quantile sketch of ``partial_fit`` holds whole, so it is exact too),
+  ``-max_j |z_j|`` for the detector's score, the round trip
   ``inverse_transform(transform-reference) == x``. For the whitener the map
   W and the mean are read beforehand, single-threaded, from a deep copy of
   the estimator; they are checked independently (the mean is ``np.mean`` of
@@ -46,9 +49,16 @@ import numpy as np
 import pytest
 import sklearn
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy.stats import norm
 from sklearn.utils.validation import check_is_fitted
 
-from skbn import BatchStandardizer, MinMaxNormalizer, SVDWhitener, ZScoreOutlierDetector
+from skbn import (
+    BatchStandardizer,
+    MinMaxNormalizer,
+    RobustStandardizer,
+    SVDWhitener,
+    ZScoreOutlierDetector,
+)
 from skbn._whitening import METHODS
 from tests.helpers import FITTED_ARRAYS, FITTED_NUMBERS
 
@@ -94,6 +104,12 @@ ESTIMATORS = {
         f"whitener-{method}": (lambda method=method: SVDWhitener(method=method))
         for method in WHITENING_METHODS
     },
+    # After partial_fit, center_ and scale_ are derived on first use.
+    "robust": lambda: RobustStandardizer(),
+    "robust-deciles-unit_variance": lambda: RobustStandardizer(
+        quantile_range=(10.0, 90.0), unit_variance=True
+    ),
+    "robust-no_centering": lambda: RobustStandardizer(with_centering=False),
     "detector": lambda: ZScoreOutlierDetector(threshold=THRESHOLD),
 }
 
@@ -357,6 +373,15 @@ def reference_maps(name, est, backend):
         lo, hi = FEATURE_RANGE
         low, high = X_FIT.min(axis=0), X_FIT.max(axis=0)
         forward = lambda x: (x - low) / (high - low) * (hi - lo) + lo
+    elif name.startswith("robust"):
+        params = est.get_params()
+        q_min, q_max = params["quantile_range"]
+        low, high = np.percentile(X_FIT, [q_min, q_max], axis=0)
+        scale = high - low
+        if params["unit_variance"]:
+            scale = scale / (norm.ppf(q_max / 100) - norm.ppf(q_min / 100))
+        center = np.median(X_FIT, axis=0) if params["with_centering"] else 0.0
+        forward = lambda x: (x - center) / scale
     elif name == "detector":
         std = np.sqrt(np.var(X_FIT, axis=0))
         score = lambda x: -np.max(np.abs((x - mean) / std), axis=1)
@@ -452,6 +477,11 @@ def test_concurrent_calls_on_one_estimator(name, fitting, backend):
             arrays, _ = ATTRIBUTES[type(est)]
             for attribute in arrays:
                 value = getattr(est, attribute)
+                if attribute == "center_" and not est.get_params().get(
+                    "with_centering", True
+                ):
+                    assert value is None
+                    continue
                 assert isinstance(value, torch.Tensor), (
                     f"{attribute} is {type(value).__name__} after the threads"
                 )
