@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_array, validate_data
 from skbn import (
     BatchStandardizer,
     MinMaxNormalizer,
+    RobustStandardizer,
     SVDWhitener,
     ZScoreOutlierDetector,
 )
@@ -325,6 +326,13 @@ ESTIMATORS = {
     "standardizer, no mean": lambda: BatchStandardizer(with_mean=False),
     "minmax": lambda: MinMaxNormalizer(),
     "minmax, clip": lambda: MinMaxNormalizer(feature_range=(-1, 1), clip=True),
+    "robust": lambda: RobustStandardizer(),
+    "robust, no centering, unit variance": lambda: RobustStandardizer(
+        with_centering=False, unit_variance=True
+    ),
+    "robust, deciles, no scaling": lambda: RobustStandardizer(
+        quantile_range=(10.0, 90.0), with_scaling=False
+    ),
     "detector": lambda: ZScoreOutlierDetector(threshold=1.0),
     "whitener": lambda: SVDWhitener(),
     "whitener, pca 2": lambda: SVDWhitener(method="pca", n_components=2),
@@ -333,6 +341,7 @@ ESTIMATORS = {
 TRANSFORMS = {
     BatchStandardizer: ["transform", "inverse_transform"],
     MinMaxNormalizer: ["transform", "inverse_transform"],
+    RobustStandardizer: ["transform", "inverse_transform"],
     ZScoreOutlierDetector: ["score_samples", "decision_function", "predict"],
     SVDWhitener: ["transform", "inverse_transform"],
 }
@@ -478,7 +487,7 @@ def test_rejected_x_is_left_as_it_was(name, method):
     assert_array_equal(X, original)
 
 
-@pytest.mark.parametrize("name", ["standardizer", "minmax", "detector"])
+@pytest.mark.parametrize("name", ["standardizer", "minmax", "robust", "detector"])
 def test_nan_passes_the_fast_path_and_stays_nan(name):
     est = fitted(name)
     X = data(seed=4)
@@ -492,7 +501,9 @@ def test_nan_passes_the_fast_path_and_stays_nan(name):
         assert np.isnan(result[2, 1])
 
 
-@pytest.mark.parametrize("name", ["standardizer", "minmax", "detector", "whitener"])
+@pytest.mark.parametrize(
+    "name", ["standardizer", "minmax", "robust", "detector", "whitener"]
+)
 def test_fitting_leaves_x_unchanged(name):
     X = read_only(data(seed=5))
     est = ESTIMATORS[name]().fit(X)
@@ -501,3 +512,25 @@ def test_fitting_leaves_x_unchanged(name):
     original = Y.copy()
     est.partial_fit(Y)
     assert_array_equal(Y, original)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize(("dtype", "order"), layouts())
+@pytest.mark.parametrize(
+    "name", ["standardizer", "minmax", "robust", "detector", "whitener"]
+)
+def test_fitting_leaves_a_writeable_x_unchanged(name, dtype, order, weighted):
+    # A read-only X would refuse a write; a writeable one must not take it
+    # silently either (the robust sketch sorts each feature's values, the
+    # fast path hands over X without a copy), even with copy=False.
+    X = np.array(data(40, seed=7), dtype=dtype, order=order)
+    if name != "whitener":
+        X[3, 1] = np.nan
+    original = X.copy()
+    weights = np.arange(40) % 3 * 1.0 if weighted else None
+    est = ESTIMATORS[name]()
+    if "copy" in est.get_params():
+        est.set_params(copy=False)
+    est.fit(X, sample_weight=weights)
+    est.partial_fit(X, sample_weight=weights)
+    assert_array_equal(X, original)
