@@ -1,8 +1,9 @@
 """Where skbn behaves as scikit-learn's scalers do: float16 output, the type of
 ``n_samples_seen_``, and the fit callbacks of scikit-learn 1.9.
 
-References: StandardScaler and MinMaxScaler on the same calls, and float64
-formulas rounded to float16.
+References: StandardScaler, MinMaxScaler and RobustScaler on the same calls,
+and float64 formulas (numpy's mean, std, extrema, median and percentiles)
+rounded to float16.
 """
 
 import numpy as np
@@ -10,9 +11,15 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 from sklearn.base import clone
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
-from skbn import BatchStandardizer, MinMaxNormalizer, SVDWhitener, ZScoreOutlierDetector
+from skbn import (
+    BatchStandardizer,
+    MinMaxNormalizer,
+    RobustStandardizer,
+    SVDWhitener,
+    ZScoreOutlierDetector,
+)
 
 # ---------------------------------------------------------------------------
 # float16
@@ -27,8 +34,12 @@ def half_data():
 
 @pytest.mark.parametrize(
     ("ours", "theirs"),
-    [(BatchStandardizer(), StandardScaler()), (MinMaxNormalizer(), MinMaxScaler())],
-    ids=["BatchStandardizer", "MinMaxNormalizer"],
+    [
+        (BatchStandardizer(), StandardScaler()),
+        (MinMaxNormalizer(), MinMaxScaler()),
+        (RobustStandardizer(), RobustScaler()),
+    ],
+    ids=["BatchStandardizer", "MinMaxNormalizer", "RobustStandardizer"],
 )
 def test_float16_stays_float16_as_in_scikit_learn(ours, theirs):
     X = half_data()
@@ -43,6 +54,10 @@ def test_float16_stays_float16_as_in_scikit_learn(ours, theirs):
     if isinstance(ours, BatchStandardizer):
         assert ours.mean_.dtype == np.float64
         expected = (X64 - X64.mean(axis=0)) / X64.std(axis=0)
+    elif isinstance(ours, RobustStandardizer):
+        assert ours.center_.dtype == ours.scale_.dtype == np.float64
+        low, high = np.percentile(X64, [25.0, 75.0], axis=0)
+        expected = (X64 - np.median(X64, axis=0)) / (high - low)
     else:
         low, high = X64.min(axis=0), X64.max(axis=0)
         expected = (X64 - low) / (high - low)
@@ -51,24 +66,36 @@ def test_float16_stays_float16_as_in_scikit_learn(ours, theirs):
     assert error <= np.abs(theirs.transform(X).astype(np.float64) - expected).max()
 
 
-def test_float16_through_partial_fit_and_copy_false():
+# The robust sketch holds 200 rows whole: streamed, it is exact.
+STREAMED = [(BatchStandardizer, "mean_"), (RobustStandardizer, "center_")]
+
+
+@pytest.mark.parametrize(
+    ("cls", "statistic"), STREAMED, ids=[cls.__name__ for cls, _ in STREAMED]
+)
+def test_float16_through_partial_fit_and_copy_false(cls, statistic):
     X = half_data()
-    scaler = BatchStandardizer(copy=False)
+    scaler = cls(copy=False)
     for part in np.array_split(X, 4):
         scaler.partial_fit(part)
     X_in = X.copy()
     Z = scaler.transform(X_in)
     assert Z is X_in and Z.dtype == np.float16  # in place, in float16
-    assert_array_equal(Z, BatchStandardizer().fit(X).transform(X))
+    assert_array_equal(Z, cls().fit(X).transform(X))
 
 
-def test_float16_dask_arrays_are_fitted_and_transformed_as_numpy_ones():
+@pytest.mark.parametrize(
+    ("cls", "statistic"), STREAMED, ids=[cls.__name__ for cls, _ in STREAMED]
+)
+def test_float16_dask_arrays_are_fitted_and_transformed_as_numpy_ones(cls, statistic):
     da = pytest.importorskip("dask.array")
     X = half_data()
     lazy = da.from_array(X, chunks=(50, 3))
-    scaler = BatchStandardizer().fit(lazy)
-    reference = BatchStandardizer().fit(X)
-    assert_allclose(scaler.mean_, reference.mean_, rtol=1e-12)
+    scaler = cls().fit(lazy)
+    reference = cls().fit(X)
+    assert_allclose(
+        getattr(scaler, statistic), getattr(reference, statistic), rtol=1e-12
+    )
     Z = scaler.transform(lazy).compute()
     assert Z.dtype == np.float16
     assert_array_equal(Z, reference.transform(X))
@@ -191,6 +218,7 @@ ESTIMATORS = [
     BatchStandardizer(),
     BatchStandardizer(momentum=0.1, eps=1e-5),
     MinMaxNormalizer(),
+    RobustStandardizer(),
     SVDWhitener(method="cholesky"),
     ZScoreOutlierDetector(),
 ]
