@@ -10,7 +10,7 @@ import pytest
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
 
-from skbn import SVDWhitener, ZScoreOutlierDetector
+from skbn import RobustStandardizer, SVDWhitener, ZScoreOutlierDetector
 from tests.helpers import COMPLIANCE_ESTIMATORS
 
 
@@ -97,3 +97,28 @@ def test_skops_keeps_a_whitening_map_not_yet_derived():
     assert "whitening_matrix_" not in vars(est)
     loaded = sio.loads(sio.dumps(est), trusted=["skbn._whitener.SVDWhitener"])
     assert_array_equal(loaded.transform(X), est.transform(X))
+
+
+@pytest.mark.parametrize("n_samples", [300, 20_000], ids=["exact", "compacted"])
+def test_skops_keeps_a_robust_sketch_and_its_quantiles_not_yet_derived(n_samples):
+    # After partial_fit the quantiles are derived on first use; past 16384
+    # rows the sketch has compacted levels and a rank error: all of it must
+    # come back from skops as numpy arrays and builtins, so that the loaded
+    # estimator transforms, and goes on streaming, as the original does.
+    sio = pytest.importorskip("skops.io")
+    X = np.random.default_rng(1).standard_t(3, size=(n_samples, 3)) * [1.0, 5.0, 0.1]
+    est = RobustStandardizer()
+    for part in np.array_split(X, 3):
+        est.partial_fit(part)
+    assert "center_" not in vars(est)
+    own = "skbn._robust.RobustStandardizer"
+    data = sio.dumps(est)
+    assert sio.get_untrusted_types(data=data) == [own]
+    loaded = sio.loads(data, trusted=[own])
+    assert_array_equal(loaded.transform(X), est.transform(X))
+    assert_array_equal(loaded.rank_error_, est.rank_error_)
+    assert (est.rank_error_ > 0).all() == (n_samples > 16_384)
+    loaded.partial_fit(X[:5_000])
+    est.partial_fit(X[:5_000])
+    for name in ("center_", "scale_", "quantiles_", "rank_error_"):
+        assert_array_equal(getattr(loaded, name), getattr(est, name), err_msg=name)
