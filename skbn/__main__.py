@@ -10,7 +10,10 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
         "demo",
-        help="standardize, min-max normalize, flag outliers and whiten bundled data",
+        help=(
+            "standardize, min-max normalize, flag outliers, whiten and robustly "
+            "scale bundled data"
+        ),
     )
     parser.parse_args(argv)
     run_demo()
