@@ -8,10 +8,17 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
+from sklearn.preprocessing import RobustScaler
 
 import skbn._blocks
 import skbn._numpy_stats
-from skbn import BatchStandardizer, MinMaxNormalizer, SVDWhitener, ZScoreOutlierDetector
+from skbn import (
+    BatchStandardizer,
+    MinMaxNormalizer,
+    RobustStandardizer,
+    SVDWhitener,
+    ZScoreOutlierDetector,
+)
 from skbn._affine import affine, linear
 from skbn._backend import NUMPY
 from skbn._blocks import (
@@ -193,7 +200,12 @@ def test_affine_maps_over_threads_match_the_formula(rng, threads, dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize(
     "estimator",
-    [BatchStandardizer(), MinMaxNormalizer(), ZScoreOutlierDetector()],
+    [
+        BatchStandardizer(),
+        MinMaxNormalizer(),
+        RobustStandardizer(),
+        ZScoreOutlierDetector(),
+    ],
     ids=lambda e: type(e).__name__,
 )
 def test_infinity_deep_in_a_large_fit_gets_scikit_learns_error(rng, dtype, estimator):
@@ -218,7 +230,7 @@ def test_infinity_deep_in_a_large_fit_gets_scikit_learns_error(rng, dtype, estim
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize(
     "estimator",
-    [BatchStandardizer(), MinMaxNormalizer()],
+    [BatchStandardizer(), MinMaxNormalizer(), RobustStandardizer()],
     ids=lambda e: type(e).__name__,
 )
 def test_transform_refuses_infinity_and_leaves_x_alone(
@@ -240,6 +252,25 @@ def test_transform_refuses_infinity_and_leaves_x_alone(
     assert_array_equal(X, before)
     X[len(X) // 2, 0] = np.nan  # NaN passes, and stays NaN
     assert np.isnan(fitted.transform(X, copy=copy)[len(X) // 2, 0])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_robust_fit_and_transform_over_threads_match_robustscaler(rng, threads, dtype):
+    # Far more rows than a stream is exact for: fit on an array in memory is
+    # exact anyway, RobustScaler's (NaN ignored per feature, as its
+    # nanpercentile does); the map is applied by blocks over the threads.
+    X = several_groups(rng, dtype=dtype)
+    est = RobustStandardizer(quantile_range=(10.0, 90.0)).fit(X)
+    reference = RobustScaler(quantile_range=(10.0, 90.0)).fit(X.astype(np.float64))
+    assert_allclose(est.center_, reference.center_, rtol=1e-15)
+    assert_allclose(est.scale_, reference.scale_, rtol=1e-12)
+    assert_array_equal(est.rank_error_, 0.0)
+    Z = est.transform(X)
+    assert Z.dtype == dtype
+    expected = reference.transform(X.astype(np.float64))
+    rtol = 1e-6 if dtype == np.float32 else 1e-12
+    assert_allclose(Z, expected, rtol=rtol, atol=rtol)
+    assert_array_equal(np.isnan(Z), np.isnan(X))
 
 
 def _fit_in_child(queue):
