@@ -31,7 +31,10 @@ import threading
 import numpy as np
 
 import skbn
-from skbn import BatchStandardizer, MinMaxNormalizer, SVDWhitener, ZScoreOutlierDetector
+from skbn import (
+    BatchStandardizer, MinMaxNormalizer, RobustStandardizer, SVDWhitener,
+    ZScoreOutlierDetector,
+)
 from skbn._blocks import _n_threads
 
 settings, path = json.loads(sys.argv[1]), sys.argv[2]
@@ -41,8 +44,8 @@ for n_threads in settings:
     with skbn.config_context(n_threads=n_threads):
         allowed = _n_threads()
         for estimator in [
-            BatchStandardizer(), MinMaxNormalizer(), SVDWhitener(),
-            ZScoreOutlierDetector(),
+            BatchStandardizer(), MinMaxNormalizer(), RobustStandardizer(),
+            SVDWhitener(), ZScoreOutlierDetector(),
         ]:
             name = f"{n_threads}.{type(estimator).__name__}"
             estimator.fit(X)
@@ -112,7 +115,7 @@ def children(tmp_path_factory):
 
 def assert_same_results(results, reference):
     assert results.keys() == reference.keys()
-    assert len(reference) > 8  # fitted attributes and outputs of 4 estimators
+    assert len(reference) > 10  # fitted attributes and outputs of 5 estimators
     for key, value in reference.items():
         assert_array_equal(results[key], value, err_msg=key)
 
@@ -151,6 +154,7 @@ def fit_all(X):
     for estimator in [
         skbn.BatchStandardizer(),
         skbn.MinMaxNormalizer(),
+        skbn.RobustStandardizer(),
         skbn.SVDWhitener(),
         skbn.ZScoreOutlierDetector(),
     ]:
