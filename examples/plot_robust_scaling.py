@@ -284,7 +284,7 @@ for j, order in enumerate(orders):
 
 # %%
 # ``rank_error`` sets the size of the sketch: a smaller bound keeps more values
-# per level, 1024, 8192 and 131072 for the three settings below, and the sketch
+# per level, 880, 8192 and 74000 for the three settings below, and the sketch
 # holds at most that many values per level and feature, and one level's worth
 # more (a level is added each time the stream doubles). The sorted stream again:
 for rank_error in [0.05, 0.005, 0.0005]:

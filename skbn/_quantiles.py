@@ -68,13 +68,18 @@ _LARGEST_COUNT = 2**53
 
 
 def capacity_for(rank_error):
-    """The smallest power-of-two level capacity ``k`` whose worst-case
-    relative rank error, for any number of values below 2**53, is at most
-    ``rank_error``."""
-    for power in range(1, 53):
-        if worst_rank_error(2**power) <= rank_error:
-            return 2**power
-    raise ValueError(f"rank_error={rank_error!r} is beyond float64's resolution.")
+    """The smallest even level capacity ``k`` whose worst-case relative rank
+    error, for any number of values below 2**53, is at most ``rank_error``."""
+    if worst_rank_error(2**52) > rank_error:
+        raise ValueError(f"rank_error={rank_error!r} is beyond float64's resolution.")
+    low, high = 1, 2**51  # k = 2 * m: the bound falls as k grows
+    while low < high:
+        middle = (low + high) // 2
+        if worst_rank_error(2 * middle) <= rank_error:
+            high = middle
+        else:
+            low = middle + 1
+    return 2 * low
 
 
 def worst_rank_error(capacity, n_values=_LARGEST_COUNT - 1):

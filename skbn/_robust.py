@@ -59,12 +59,13 @@ class RobustStandardizer(OneToOneFeatureMixin, DerivedOnUse, BatchTransformer):
         The largest rank error the quantile sketch of :meth:`partial_fit`
         may make, as a fraction of the values seen: a reported q-quantile
         lies between the exact ``(q - rank_error)`` and ``(q + rank_error)``
-        quantiles. It sets the sketch's size: 8192 values a level at the
-        default, 2 levels before the first value is summarized (so streams of
-        up to 16384 rows stay exact), one more level each time the stream
-        doubles. The bound holds for streams of any order and of up to
-        ``2**53`` values; ``rank_error_`` says what a fit actually
-        guarantees, usually far less.
+        quantiles. It sets the sketch's level size ``k``, the smallest even
+        number for which the bound holds (8192 at the default): a stream
+        stays exact until a feature has more than ``2 * k`` values, and the
+        sketch then holds at most ``k`` values a level, one more level each
+        time the stream doubles. The bound holds for streams of any order
+        and of up to ``2**53`` values; ``rank_error_`` says what a fit
+        actually guarantees, usually far less.
 
     Attributes
     ----------
@@ -149,7 +150,7 @@ class RobustStandardizer(OneToOneFeatureMixin, DerivedOnUse, BatchTransformer):
     >>> X = np.array([[1.0, -2.0], [2.0, 0.0], [3.0, 2.0], [4.0, 1000.0]])
     >>> scaler = RobustStandardizer().fit(X)
     >>> scaler.center_, scaler.scale_
-    (array([2.5, 1. ]), array([1.5, 252.5]))
+    (array([2.5, 1. ]), array([  1.5, 252. ]))
     >>> scaler.transform([[2.5, 1.0]])
     array([[0., 0.]])
 

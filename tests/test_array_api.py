@@ -50,7 +50,7 @@ OUT_TOL = {
 
 ESTIMATORS = COMPLIANCE_ESTIMATORS
 # Estimators whose partial_fit over any split gives the result of one fit
-# (RobustStandardizer's sketch only while it holds every row: 2048 or more,
+# (RobustStandardizer's sketch only while it holds every row: 1760 or more,
 # far above the 300 rows here).
 EXACT_STREAMING = [est for est in ESTIMATORS if getattr(est, "momentum", None) is None]
 # Estimators that ignore NaN when fitting.

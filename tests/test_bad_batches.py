@@ -1042,7 +1042,7 @@ def test_whitener_invalid_parameter_set_after_fitting_fails_fit_too(
     ids=["rank_error_0.05-6000_rows", "default-20000_rows"],
 )
 def test_robust_bad_batch_after_compaction_leaves_no_trace(params, n_samples):
-    # Past twice the level capacity (2048 rows at rank_error=0.05, 16384 at
+    # Past twice the level capacity (1760 rows at rank_error=0.05, 16384 at
     # the default) the sketch summarizes: a rejected batch must leave its
     # levels, weights and error exactly as they were.
     rng = np.random.default_rng(7)

@@ -84,7 +84,7 @@ SETTINGS = [
     ),
     Setting(MinMaxNormalizer, "data_range", {"data_range": (0, 255)}),
     # N_SAMPLES rows are fewer than the sketch holds whole (16384 by default,
-    # 2048 at rank_error=0.05): merged chunk sketches give the exact
+    # 4200 at rank_error=0.02): merged chunk sketches give the exact
     # quantiles of the numpy fit.
     Setting(RobustStandardizer, "default"),
     Setting(
@@ -97,7 +97,7 @@ SETTINGS = [
         "deciles_no_scaling",
         {"quantile_range": (10.0, 90.0), "with_scaling": False},
     ),
-    Setting(RobustStandardizer, "rank_error", {"rank_error": 0.05}),
+    Setting(RobustStandardizer, "rank_error", {"rank_error": 0.02}),
     *(Setting(SVDWhitener, method, {"method": method}) for method in METHODS),
     Setting(SVDWhitener, "pca_2", {"method": "pca", "n_components": 2}),
     Setting(SVDWhitener, "eps", {"eps": 1e-3}),
