@@ -92,30 +92,43 @@ def worst_rank_error(capacity, n_values=_LARGEST_COUNT - 1):
 
 
 def quantiles_of_sorted(values, probabilities, cumulative=None):
-    """The quantiles at ``probabilities`` of sorted, observed ``values``.
+    """``np.quantile`` ("linear") of sorted, observed ``values`` at
+    ``probabilities``.
 
     ``cumulative``: the cumulative weights of the values (None: each weighs
     1). NaN for no values, or no weight.
     """
+    a, b, gamma = _neighbours(values, probabilities, cumulative)
+    return np.array(
+        [_between(*abg, median=False) for abg in zip(a, b, gamma, strict=True)]
+    )
+
+
+def median_of_sorted(values, cumulative=None):
+    """``np.median`` of sorted, observed ``values`` (``cumulative`` as for
+    :func:`quantiles_of_sorted`): half-way, the mean of the middle two."""
+    a, b, gamma = _neighbours(values, (0.5,), cumulative)
+    return _between(a[0], b[0], gamma[0], median=True)
+
+
+def _neighbours(values, probabilities, cumulative):
+    """The values at ``floor(h)`` and ``floor(h) + 1`` of numpy's position
+    ``h = p * (n - 1)`` for each probability, and ``h - floor(h)``."""
+    nothing = np.full(len(probabilities), np.nan)
     if values.shape[0] == 0:
-        return np.full(len(probabilities), np.nan)
+        return nothing, nothing, np.zeros(len(probabilities))
     total = values.shape[0] if cumulative is None else float(cumulative[-1])
     if total <= 0:
-        return np.full(len(probabilities), np.nan)
+        return nothing, nothing, np.zeros(len(probabilities))
     # numpy's virtual index, computed as np.quantile computes it.
     position = np.maximum((total - 1) * np.asarray(probabilities, dtype=np.float64), 0)
     low = np.floor(position)
-    gamma = position - low
     last = max(total - 1, 0)
-    high = np.minimum(low + 1, last)
-    low = np.minimum(low, last)
-    a, b = (_value_at(values, cumulative, where) for where in (low, high))
-    return np.array(
-        [
-            _between(a_i, b_i, g, median=p == 0.5)
-            for a_i, b_i, g, p in zip(a, b, gamma, probabilities, strict=True)
-        ]
+    a, b = (
+        _value_at(values, cumulative, np.minimum(where, last))
+        for where in (low, low + 1)
     )
+    return a, b, position - low
 
 
 def _value_at(values, cumulative, positions):
@@ -132,7 +145,7 @@ def _between(a, b, gamma, *, median):
     """numpy's interpolation from ``a`` to ``b`` by ``gamma``: the mean of
     the two for a median half-way (``np.median``), else ``np.quantile``'s
     ``_lerp``, computed from halves where the difference overflows."""
-    if gamma == 0 or a == b:
+    if gamma == 0 or a == b or np.isnan(a):
         return a
     if median and gamma == 0.5:
         return a / 2 + b / 2  # (a + b) / 2 rounded once, and no overflow
@@ -235,14 +248,22 @@ class _Summary:
         )
 
     def quantiles(self, probabilities):
+        """The quantiles at ``probabilities`` and, last, the median."""
         items = [block for level in self.levels for block in level]
         if not items:
-            return np.full(len(probabilities), np.nan)
+            return np.full(len(probabilities) + 1, np.nan)
         values, weights = _sorted_items(items)
-        if not isinstance(weights, np.ndarray) and weights == 1.0:
-            return quantiles_of_sorted(values, probabilities)
-        weights = np.broadcast_to(weights, values.shape)
-        return quantiles_of_sorted(values, probabilities, np.cumsum(weights))
+        cumulative = None
+        if isinstance(weights, np.ndarray) or weights != 1.0:
+            cumulative = np.cumsum(np.broadcast_to(weights, values.shape))
+        return _with_median(values, probabilities, cumulative)
+
+
+def _with_median(values, probabilities, cumulative):
+    return np.append(
+        quantiles_of_sorted(values, probabilities, cumulative),
+        median_of_sorted(values, cumulative),
+    )
 
 
 def _at(parts, h, empty):
@@ -289,10 +310,11 @@ class QuantileSketch(Statistic):
     weight : int or float
         The rows' weight (their number without weights), missing values
         included.
-    exact : ndarray of shape (len(probabilities), n_features) or None
-        The exact quantiles of the one batch the sketch was made from; None
-        once batches are merged (the summaries then answer, exactly as long
-        as they hold every value).
+    exact : ndarray of shape (len(probabilities) + 1, n_features) or None
+        The exact quantiles at ``probabilities`` and, last, the medians of
+        the one batch the sketch was made from; None once batches are merged
+        (the summaries then answer, exactly as long as they hold every
+        value).
     probabilities : tuple of float
         The probabilities ``exact`` is for.
     """
@@ -308,7 +330,7 @@ class QuantileSketch(Statistic):
         """The sketch of one batch from its columns' observed values, sorted,
         each a ``(values, weights)`` pair (weights: None for 1 each, or the
         values' weights, sorted with them); with its exact quantiles at
-        ``probabilities`` unless None."""
+        ``probabilities`` and medians unless ``probabilities`` is None."""
         summaries = tuple(
             _Summary.of(values, 1.0 if weights is None else weights).compacted(capacity)
             for values, weights in columns
@@ -316,7 +338,7 @@ class QuantileSketch(Statistic):
         if probabilities is None:
             return cls(summaries, capacity, weight)
         exact = [
-            quantiles_of_sorted(
+            _with_median(
                 values, probabilities, None if weights is None else np.cumsum(weights)
             )
             for values, weights in columns
@@ -325,7 +347,7 @@ class QuantileSketch(Statistic):
             summaries,
             capacity,
             weight,
-            np.array(exact, dtype=np.float64).T.reshape(len(probabilities), -1),
+            np.array(exact, dtype=np.float64).T.reshape(len(probabilities) + 1, -1),
             tuple(probabilities),
         )
 
@@ -345,20 +367,24 @@ class QuantileSketch(Statistic):
             self.weight + other.weight,
         )
 
+    def _knows_exactly(self, probabilities):
+        return self.exact is not None and tuple(probabilities) == self.probabilities
+
     def quantiles(self, probabilities):
-        """The quantiles at ``probabilities``, shape (len(probabilities),
-        n_features): exact where known, else the summaries'."""
-        if self.exact is not None and tuple(probabilities) == self.probabilities:
+        """The quantiles at ``probabilities`` and, last, the median, shape
+        (len(probabilities) + 1, n_features): exact where known, else the
+        summaries'."""
+        if self._knows_exactly(probabilities):
             return self.exact
         return np.array(
             [s.quantiles(probabilities) for s in self.summaries], dtype=np.float64
-        ).T.reshape(len(probabilities), -1)
+        ).T.reshape(len(probabilities) + 1, -1)
 
-    @property
-    def rank_error(self):
-        """Per feature, a bound on the rank error of the quantiles as a
-        fraction of the feature's weight: 0 where they are exact."""
-        if self.exact is not None:
+    def rank_error(self, probabilities):
+        """Per feature, a bound on the rank error of :meth:`quantiles` at
+        ``probabilities``, as a fraction of the feature's weight: 0 where
+        they are exact."""
+        if self._knows_exactly(probabilities):
             return np.zeros(len(self.summaries))
         return np.array(
             [s.error / s.weight if s.weight > 0 else 0.0 for s in self.summaries]

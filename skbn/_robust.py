@@ -55,7 +55,7 @@ class RobustStandardizer(OneToOneFeatureMixin, DerivedOnUse, BatchTransformer):
         place when ``X`` is a float ndarray of the working dtype; otherwise a
         copy is made silently.
 
-    rank_error : float in (0, 1), default=0.005
+    rank_error : float in (0, 1], default=0.005
         The largest rank error the quantile sketch of :meth:`partial_fit`
         may make, as a fraction of the values seen: a reported q-quantile
         lies between the exact ``(q - rank_error)`` and ``(q + rank_error)``
@@ -138,7 +138,8 @@ class RobustStandardizer(OneToOneFeatureMixin, DerivedOnUse, BatchTransformer):
     (float16) on output. :meth:`fit` and :meth:`partial_fit` are
     all-or-nothing: a call that raises leaves every fitted attribute as it
     was. The quantiles are derived from the sketch when first read after
-    :meth:`partial_fit`, not at every batch.
+    :meth:`partial_fit`, not at every batch, with the parameters of that
+    fitting call: a ``set_params`` in between takes effect at the next one.
 
     The example :ref:`sphx_glr_auto_examples_plot_robust_scaling.py` shows
     it against outliers.
@@ -185,7 +186,9 @@ class RobustStandardizer(OneToOneFeatureMixin, DerivedOnUse, BatchTransformer):
         self.rank_error = rank_error
 
     def _check_params(self):
-        """Check the parameters; return the probabilities of ``quantiles_``."""
+        """Check the parameters; return what the derivation needs of them:
+        ``((q_min / 100, q_max / 100), with_centering, with_scaling,
+        unit_variance)``."""
         check_bool(self.with_centering, "with_centering")
         check_bool(self.with_scaling, "with_scaling")
         check_bool(self.unit_variance, "unit_variance")
@@ -213,7 +216,8 @@ class RobustStandardizer(OneToOneFeatureMixin, DerivedOnUse, BatchTransformer):
                 f"{self.quantile_range!r}."
             )
         # As np.nanpercentile turns percentiles into probabilities.
-        return q_min / 100.0, 0.5, q_max / 100.0
+        probabilities = (q_min / 100.0, q_max / 100.0)
+        return probabilities, self.with_centering, self.with_scaling, self.unit_variance
 
     def _fit_options(self, weighted):
         # The sketch does not look for infinity: validation does.
@@ -223,30 +227,32 @@ class RobustStandardizer(OneToOneFeatureMixin, DerivedOnUse, BatchTransformer):
     def _capacity(self):
         return capacity_for(self.rank_error)
 
-    def _accumulate(self, backend, X, sample_weight, state, probabilities):
+    def _accumulate(self, backend, X, sample_weight, state, settings):
         # The exact quantiles of a batch matter only when it is the whole fit
         # so far: the first batch.
-        exact_at = probabilities if state is None else None
+        exact_at = settings[0] if state is None else None
         batch = backend.quantile_sketch(X, sample_weight, self._capacity, exact_at)
         return batch if state is None else state.merge(batch)
 
-    def _derive(self, sketch, probabilities):
+    def _derive(self, sketch, settings):
         return {
             # An int until weights come: the number of rows.
             "n_samples_seen_": sketch.weight,
-            "rank_error_": sketch.rank_error,
+            "rank_error_": sketch.rank_error(settings[0]),
             "_offset": None,
+            # The derivation follows the parameters of the fitting call, not
+            # a set_params between it and the first read.
+            "_settings": settings,
             **self._deferred(),
         }
 
     def _derive_on_use(self):
         """``center_``, ``scale_`` and the map, from the sketch's quantiles."""
-        probabilities = self._check_params()
-        quantiles = self._statistics.quantiles(probabilities)
-        low, median, high = quantiles
-        center = median if self.with_centering else None
+        probabilities, with_centering, with_scaling, unit_variance = self._settings
+        low, high, median = self._statistics.quantiles(probabilities)
+        center = median if with_centering else None
         scale = factor = None
-        if self.with_scaling:
+        if with_scaling:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 scale = high - low
                 zero = is_constant(scale, np.fmax(np.abs(low), np.abs(high)))
@@ -256,16 +262,16 @@ class RobustStandardizer(OneToOneFeatureMixin, DerivedOnUse, BatchTransformer):
                 # its reciprocal from halves, exact to rounding.
                 overflowed = np.isinf(scale)
                 factor[overflowed] = 0.5 / (high[overflowed] / 2 - low[overflowed] / 2)
-            if self.unit_variance:
+            if unit_variance:
                 from scipy.stats import norm
 
-                adjust = norm.ppf(probabilities[2]) - norm.ppf(probabilities[0])
+                adjust = norm.ppf(probabilities[1]) - norm.ppf(probabilities[0])
                 scale = scale / adjust
                 factor = factor * adjust
         derived = {
             "center_": center,
             "scale_": scale,
-            "quantiles_": quantiles,
+            "quantiles_": np.array([low, median, high]),
             "_shift": center,
             "_factor": factor,
         }
