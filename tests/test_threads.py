@@ -37,6 +37,7 @@ from skbn import (
 )
 from skbn._blocks import _n_threads
 
+LAZY = ("center_", "scale_", "quantiles_")
 settings, path = json.loads(sys.argv[1]), sys.argv[2]
 X = np.random.default_rng(0).normal(loc=3.0, scale=2.0, size=(400_000, 8))
 results, report = {}, []
@@ -50,9 +51,12 @@ for n_threads in settings:
             name = f"{n_threads}.{type(estimator).__name__}"
             estimator.fit(X)
             estimator.partial_fit(X[::-1])
-            for key, value in vars(estimator).items():
-                value = np.asarray(value)
-                if key.endswith("_") and value.dtype.kind in "biuf":
+            # Fitted attributes, those derived on first read included.
+            keys = [key for key in vars(estimator) if key.endswith("_")]
+            keys += [key for key in LAZY if hasattr(estimator, key)]
+            for key in keys:
+                value = np.asarray(getattr(estimator, key))
+                if value.dtype.kind in "biuf":
                     results[f"{name}.{key}"] = value
             if isinstance(estimator, ZScoreOutlierDetector):
                 results[f"{name}.score_samples"] = estimator.score_samples(X)
@@ -148,6 +152,10 @@ def test_omp_num_threads_bounds_the_threads_started(children):
     assert_same_results(results, children["n_threads=3"][2])
 
 
+# RobustStandardizer's attributes derived from its sketch when first read.
+LAZY = ("center_", "scale_", "quantiles_")
+
+
 def fit_all(X):
     """Fitted arrays and outputs of every estimator fitted on X."""
     results = {}
@@ -161,9 +169,13 @@ def fit_all(X):
         name = type(estimator).__name__
         estimator.fit(X)
         estimator.partial_fit(X[::-1])
-        for key, value in vars(estimator).items():
-            value = np.asarray(value)
-            if key.endswith("_") and value.dtype.kind in "biuf":
+        # Fitted attributes, those derived on first read included; read by
+        # name, since private state need not be an array.
+        keys = [key for key in vars(estimator) if key.endswith("_")]
+        keys += [key for key in LAZY if hasattr(estimator, key)]
+        for key in keys:
+            value = np.asarray(getattr(estimator, key))
+            if value.dtype.kind in "biuf":
                 results[f"{name}.{key}"] = value
         if isinstance(estimator, skbn.ZScoreOutlierDetector):
             results[f"{name}.score_samples"] = estimator.score_samples(X)
