@@ -661,6 +661,23 @@ def test_whitener_refuses_nan(method):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "setting", params([s for s in SETTINGS if s.cls is RobustStandardizer])
+)
+def test_robust_settings_hold_the_data_whole(setting):
+    # The premise of comparing the Dask fits above with numpy's exact fit:
+    # N_SAMPLES rows streamed in ROW_CHUNKS keep every value, so the
+    # quantiles are numpy's and no rank error is reported.
+    X = make_data()
+    est = setting.make()
+    for rows in np.split(X, np.cumsum(ROW_CHUNKS)[:-1]):
+        est.partial_fit(rows)
+    assert_array_equal(est.rank_error_, 0.0)
+    q_min, q_max = setting.params.get("quantile_range", (25.0, 75.0))
+    expected = np.percentile(X, [q_min, 50.0, q_max], axis=0)
+    assert_allclose(est.quantiles_, expected, rtol=1e-12)
+
+
 def assert_within_rank_error(est, X, probabilities):
     """Each quantile lies between numpy's exact (q - e) and (q + e) ones,
     ``e = rank_error_`` plus one value (a summary interpolates between its
