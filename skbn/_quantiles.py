@@ -70,9 +70,9 @@ _LARGEST_COUNT = 2**53
 def capacity_for(rank_error):
     """The smallest even level capacity ``k`` whose worst-case relative rank
     error, for any number of values below 2**53, is at most ``rank_error``."""
-    if worst_rank_error(2**52) > rank_error:
-        raise ValueError(f"rank_error={rank_error!r} is beyond float64's resolution.")
-    low, high = 1, 2**51  # k = 2 * m: the bound falls as k grows
+    # k = 2 * m: the bound falls as k grows, to 0 at k = 2**52, which holds
+    # every stream of fewer than 2**53 values whole.
+    low, high = 1, 2**51
     while low < high:
         middle = (low + high) // 2
         if worst_rank_error(2 * middle) <= rank_error:

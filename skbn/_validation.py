@@ -164,9 +164,10 @@ def check_weights(sample_weight, n_samples):
     if not math.isfinite(total):
         raise ValueError(
             "The total of sample_weight overflows float64 (it exceeds about "
-            "1.8e308). Only the ratios of the weights matter to the means and "
-            "variances, so divide them all by a common factor, such as their "
-            "maximum."
+            "1.8e308). Divide them all by a common factor, such as their "
+            "maximum: means, variances and extrema depend on the ratios of the "
+            "weights only, and quantiles almost only (their positions count "
+            "the total weight less one, as numpy's count n - 1 rows)."
         )
     if not np.any(weight > 0):
         raise ValueError(
