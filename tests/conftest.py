@@ -9,8 +9,23 @@ if tuple(int(part) for part in version("scipy").split(".")[:2]) >= (1, 14):
 
 import numpy as np
 import pytest
+import sklearn
 
 
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def dispatch():
+    """scikit-learn's array API dispatch, on for the test; the test skips
+    where it cannot be (SciPy < 1.14, or SCIPY_ARRAY_API unset)."""
+    pytest.importorskip("array_api_compat")
+    try:
+        with sklearn.config_context():
+            sklearn.set_config(array_api_dispatch=True)
+    except (ImportError, RuntimeError) as exc:
+        pytest.skip(f"scikit-learn's array API dispatch cannot be enabled: {exc}")
+    with sklearn.config_context(array_api_dispatch=True):
+        yield

@@ -20,7 +20,6 @@ import warnings
 
 import numpy as np
 import pytest
-import sklearn
 from hypothesis import given, settings
 from numpy.testing import assert_allclose, assert_array_equal
 
@@ -594,18 +593,6 @@ def test_mixed_units_far_from_zero(method, how, rng):
 # --------------------------------------------------------------------------
 # Array API namespaces: the factor on the device
 # --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def dispatch():
-    pytest.importorskip("array_api_compat")
-    try:
-        with sklearn.config_context():
-            sklearn.set_config(array_api_dispatch=True)
-    except (ImportError, RuntimeError) as exc:  # scipy < 1.14, SCIPY_ARRAY_API
-        pytest.skip(f"scikit-learn's array API dispatch cannot be enabled: {exc}")
-    with sklearn.config_context(array_api_dispatch=True):
-        yield
 
 
 @pytest.fixture(params=["torch", "array_api_strict"])
