@@ -125,7 +125,10 @@ _SORTED_COLUMNS = 8
 def quantile_sketch(X, sample_weight, capacity, probabilities):
     """:class:`skbn._quantiles.QuantileSketch` of a dense 2-D batch, with its
     exact quantiles at ``probabilities`` (None: without); NaN entries and
-    rows of weight 0 count as absent."""
+    rows of weight 0 count as absent.
+
+    Unweighted, the sorted columns show infinity at their ends: this pass
+    refuses it, in place of validation's (weights could hide it there)."""
     columns = []
     for start in range(0, X.shape[1], _SORTED_COLUMNS):
         rows = np.array(X[:, start : start + _SORTED_COLUMNS].T, dtype=np.float64)
@@ -133,6 +136,8 @@ def quantile_sketch(X, sample_weight, capacity, probabilities):
             rows.sort(axis=1)  # NaN last
             for values in rows:
                 observed = np.searchsorted(values, np.nan)  # where NaN begin
+                if observed and np.isinf(values[[0, observed - 1]]).any():
+                    refuse_infinity(X)
                 columns.append((values[:observed], None))
             continue
         order = np.argsort(rows, axis=1, kind="stable")

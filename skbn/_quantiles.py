@@ -276,9 +276,9 @@ def _sorted_items(blocks):
     values = (
         blocks[0][0] if len(blocks) == 1 else np.concatenate([b[0] for b in blocks])
     )
-    uniform = {b[1] for b in blocks if not isinstance(b[1], np.ndarray)}
-    if len(uniform) == 1 and not any(isinstance(b[1], np.ndarray) for b in blocks):
-        weight = uniform.pop()
+    arrays = any(isinstance(b[1], np.ndarray) for b in blocks)
+    if not arrays and len({b[1] for b in blocks}) == 1:
+        weight = blocks[0][1]
         if values.shape[0] > 1 and not (values[1:] >= values[:-1]).all():
             values = np.sort(values)
         return values, weight

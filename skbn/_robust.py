@@ -219,10 +219,6 @@ class RobustStandardizer(OneToOneFeatureMixin, DerivedOnUse, BatchTransformer):
         probabilities = (q_min / 100.0, q_max / 100.0)
         return probabilities, self.with_centering, self.with_scaling, self.unit_variance
 
-    def _fit_options(self, weighted):
-        # The sketch does not look for infinity: validation does.
-        return {"finite_checked_by_caller": False}
-
     @property
     def _capacity(self):
         return capacity_for(self.rank_error)
